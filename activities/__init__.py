@@ -1,0 +1,7 @@
+"""Every side effect of an onboarding, each safe to retry."""
+
+from activities.email import send_email
+from activities.records import open_escalation, record_timeline, resolve_escalation
+from activities.team import assign_team, find_staff
+
+ALL = [send_email, record_timeline, open_escalation, resolve_escalation, assign_team, find_staff]

@@ -1,0 +1,1 @@
+"""The customer-onboarding domain: contracts, playbooks, journeys, records and email."""

@@ -1,0 +1,314 @@
+"""Where one customer stands in their playbook, and what is due next: pure, deterministic logic.
+
+The workflow owns a `Journey` and feeds it what happens (events, CSM actions, the clock);
+the journey answers what is due, whether a phase can end, how healthy the account is. It
+does no I/O and reads no clock, so the same code runs inside Temporal's sandbox, in replay
+and in plain unit tests.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Literal
+
+from pydantic import BaseModel
+
+from onboarding.models import Contract, Health, OpenEscalation, Segment, State, Status, Team
+from onboarding.playbook import Escalate, Phase, Playbook, Step, Timer
+
+DAY = timedelta(days=1)
+
+
+class Interval(BaseModel):
+    start: datetime
+    end: datetime
+
+
+class Fired(BaseModel):
+    anchor: datetime
+    count: int
+
+
+class Escalation(BaseModel):
+    id: str
+    rule: str
+    reason: str
+    to: str
+    assignee: str
+    opened_at: datetime
+    resolved_at: datetime | None = None
+
+
+class Progress(BaseModel):
+    """Everything the onboarding has learned so far; carried across continue-as-new."""
+
+    phase_index: int = 0
+    phase_started_at: datetime
+    last_activity_at: datetime
+    facts: dict[str, datetime] = {}
+    skipped: list[str] = []
+    fired: dict[str, Fired] = {}
+    pauses: list[Interval] = []
+    paused_at: datetime | None = None
+    paused_until: datetime | None = None
+    escalations: list[Escalation] = []
+    team: Team | None = None
+    outcome: Literal["active", "completed", "cancelled"] = "active"
+    completed_at: datetime | None = None
+    check_ins_sent: int = 0
+    seq: int = 0
+    invites_sent: int = 0
+    seen_events: list[str] = []
+    tickets: list[datetime] = []
+
+
+class OnboardingInput(BaseModel):
+    """The workflow's one input: the contract and the playbook snapshot it runs, plus progress
+    when the run continues as new."""
+
+    contract: Contract
+    playbook: Playbook
+    progress: Progress | None = None
+
+
+class Due(BaseModel):
+    """One timer occurrence that is due (or next due)."""
+
+    key: str
+    touch_id: str
+    at: datetime
+    timer: Timer
+
+
+class Journey:
+    """A contract, its snapshotted playbook and the progress made: the rules, applied."""
+
+    def __init__(self, contract: Contract, playbook: Playbook, progress: Progress) -> None:
+        self.contract = contract
+        self.playbook = playbook
+        self.p = progress
+
+    # ---- where we are ----------------------------------------------------------------
+
+    @property
+    def signed_at(self) -> datetime:
+        assert self.contract.signed_at is not None, "the starter stamps signed_at"
+        return self.contract.signed_at
+
+    @property
+    def phase(self) -> Phase:
+        return self.playbook.phases[min(self.p.phase_index, len(self.playbook.phases) - 1)]
+
+    @property
+    def active(self) -> bool:
+        return self.p.outcome == "active"
+
+    @property
+    def paused(self) -> bool:
+        return self.p.paused_at is not None
+
+    def has(self, fact: str) -> bool:
+        if fact == "success":
+            return "success_criteria_met" in self.p.facts or "goal_reached" in self.p.facts
+        return fact in self.p.facts
+
+    def step_done(self, step: Step) -> bool:
+        return self.has(step.fact)
+
+    def steps(self) -> tuple[list[str], list[str], list[str]]:
+        """(done, pending, skipped) step ids across all phases reached so far and the current one."""
+        done, pending, skipped = [], [], []
+        for phase in self.playbook.phases[: self.p.phase_index + 1]:
+            for s in phase.steps:
+                if self.step_done(s):
+                    done.append(s.id)
+                elif s.id in self.p.skipped:
+                    skipped.append(s.id)
+                else:
+                    pending.append(s.id)
+        return done, pending, skipped
+
+    def modules_done(self) -> list[str]:
+        return [m for m in self.playbook.module_ids() if self.has(f"module:{m}")]
+
+    def next_module(self) -> str | None:
+        return next((m.title for m in self.playbook.modules if not self.has(f"module:{m.id}")), None)
+
+    # ---- time, with pauses taken out ---------------------------------------------------
+
+    def paused_since(self, anchor: datetime) -> timedelta:
+        """Paused time after `anchor` (finished pauses): how far its deadlines moved."""
+        return sum((iv.end - max(iv.start, anchor) for iv in self.p.pauses if iv.end > anchor), timedelta())
+
+    def shifted(self, anchor: datetime, after: timedelta) -> datetime:
+        return anchor + after + self.paused_since(anchor)
+
+    def anchor(self, since: str) -> datetime:
+        if since == "signed":
+            return self.signed_at
+        if since == "phase_start":
+            return self.p.phase_started_at
+        return self.p.last_activity_at
+
+    def due_at(self) -> datetime:
+        """When the plan says the onboarding should be done."""
+        return self.shifted(self.signed_at, self.playbook.length)
+
+    # ---- timers -------------------------------------------------------------------------
+
+    def _scoped_timers(self) -> list[tuple[str, Timer]]:
+        timers = [(t.id, t) for t in self.playbook.timers]
+        return timers + [(f"{self.phase.id}.{t.id}", t) for t in self.phase.timers]
+
+    def next_due(self) -> list[Due]:
+        """The next occurrence of every armed timer, earliest first (none while paused)."""
+        if self.paused or not self.active:
+            return []
+        out = []
+        for key, timer in self._scoped_timers():
+            if any(self.has(f) for f in timer.unless):
+                continue
+            anchor = self.anchor(timer.since)
+            fired = self.p.fired.get(key)
+            n = fired.count if fired and fired.anchor == anchor else 0
+            if timer.occurrences is not None and n >= timer.occurrences:
+                continue
+            at = self.shifted(anchor, timer.after + n * (timer.every or timedelta()))
+            stamp = f"@{anchor:%Y%m%dT%H%M%S}" if timer.since == "last_activity" else ""
+            out.append(Due(key=key, touch_id=f"{key}{stamp}.{n + 1}", at=at, timer=timer))
+        return sorted(out, key=lambda d: d.at)
+
+    def mark_fired(self, due: Due) -> None:
+        anchor = self.anchor(due.timer.since)
+        fired = self.p.fired.get(due.key)
+        count = fired.count + 1 if fired and fired.anchor == anchor else 1
+        self.p.fired[due.key] = Fired(anchor=anchor, count=count)
+
+    # ---- phases -------------------------------------------------------------------------
+
+    def phase_ends_at(self) -> datetime | None:
+        ends = self.phase.ends
+        return self.shifted(self.anchor(ends.since), ends.after) if ends else None
+
+    def phase_waits_for(self) -> list[str]:
+        """What keeps the current phase open, in words a CSM reads."""
+        waits = [f"{s.title} ({s.role})" for s in self.phase.steps
+                 if s.required and not self.step_done(s) and s.id not in self.p.skipped]
+        waits += [f.replace("_", " ") for f in self.phase.exit_when if not self.has(f)]
+        return waits
+
+    def phase_can_end(self, now: datetime) -> bool:
+        ends_at = self.phase_ends_at()
+        return not self.phase_waits_for() and (ends_at is None or now >= ends_at)
+
+    # ---- health -------------------------------------------------------------------------
+
+    def inactive_for(self, now: datetime) -> timedelta:
+        paused_now = now - self.p.paused_at if self.p.paused_at else timedelta()
+        return now - self.p.last_activity_at - self.paused_since(self.p.last_activity_at) - paused_now
+
+    def open_escalations(self) -> list[Escalation]:
+        return [e for e in self.p.escalations if e.resolved_at is None]
+
+    def health(self, now: datetime) -> tuple[Health, str]:
+        rules = self.playbook.health
+        inactive = self.inactive_for(now)
+        open_ = self.open_escalations()
+        if self.p.outcome == "completed":
+            return "green", "onboarding complete"
+        if open_:
+            return "red", f"open escalation: {open_[0].reason}"
+        if inactive >= rules.red_after_inactive:
+            return "red", f"no activity for {inactive.days} days"
+        if inactive >= rules.yellow_after_inactive:
+            return "yellow", f"no activity for {inactive.days} days"
+        planned_end = self.shifted(self.p.phase_started_at, self.phase.planned)
+        if not self.paused and now > planned_end:
+            return "yellow", f"{self.phase.title} is behind plan by {(now - planned_end).days + 1} days"
+        return "green", "on track"
+
+    def next_health_change(self, now: datetime) -> datetime | None:
+        if self.paused or not self.active:
+            return None
+        rules = self.playbook.health
+        candidates = [
+            self.shifted(self.p.last_activity_at, rules.yellow_after_inactive),
+            self.shifted(self.p.last_activity_at, rules.red_after_inactive),
+            self.shifted(self.p.phase_started_at, self.phase.planned) + timedelta(seconds=1),
+        ]
+        future = [c for c in candidates if c > now]
+        return min(future) if future else None
+
+    def next_wake(self, now: datetime) -> datetime | None:
+        """The next moment the workflow must look again, if nothing happens before."""
+        if self.paused:
+            return self.p.paused_until
+        candidates = [d.at for d in self.next_due()[:1]]
+        ends_at = self.phase_ends_at()
+        if ends_at and ends_at > now and not self.phase_waits_for():
+            candidates.append(ends_at)
+        change = self.next_health_change(now)
+        if change:
+            candidates.append(change)
+        return min(candidates) if candidates else None
+
+    # ---- the view for CSMs ------------------------------------------------------------------
+
+    def assignee(self, esc: Escalate) -> str:
+        team = self.p.team
+        if team is None:
+            return esc.to
+        person = getattr(team, esc.to, None) or team.csm
+        return str(person.id)
+
+    def state(self) -> State:
+        if self.p.outcome != "active":
+            return self.p.outcome
+        return "paused" if self.paused else "active"
+
+    def days_to_first_value(self) -> float | None:
+        if not self.p.completed_at:
+            return None
+        return round((self.p.completed_at - self.signed_at) / DAY, 2)
+
+    def status(self, now: datetime, segment: Segment) -> Status:
+        done, pending, skipped = self.steps()
+        health, reason = self.health(now)
+        nxt = self.next_due()[:1]
+        return Status(
+            account_id=self.contract.account_id,
+            company=self.contract.company,
+            segment=segment,
+            state=self.state(),
+            phase=self.phase.id if self.p.outcome == "active" else self.p.outcome,
+            phase_title=self.phase.title,
+            steps_done=done,
+            steps_pending=pending,
+            steps_skipped=skipped,
+            modules_done=self.modules_done(),
+            next_action=describe(nxt[0].timer) if nxt else None,
+            next_action_at=nxt[0].at if nxt else None,
+            health=health,
+            health_reason=reason,
+            open_escalations=[
+                OpenEscalation(id=e.id, reason=e.reason, to=e.to, assignee=e.assignee, opened_at=e.opened_at)
+                for e in self.open_escalations()
+            ],
+            days_since_last_activity=round(self.inactive_for(now) / DAY, 2),
+            paused_until=self.p.paused_until,
+            owner=self.p.team.csm.id if self.p.team else "unassigned",
+            signed_at=self.signed_at,
+            due_at=self.due_at(),
+            completed_at=self.p.completed_at,
+            days_to_first_value=self.days_to_first_value(),
+        )
+
+
+def describe(timer: Timer) -> str:
+    """A timer in a few words: 'reengagement to champion', 'escalation to csm'."""
+    parts = []
+    if timer.send:
+        parts.append(f"{timer.send.template} to {timer.send.to}")
+    if timer.escalate:
+        parts.append(f"escalation to {timer.escalate.to}")
+    return " + ".join(parts)

@@ -1,0 +1,282 @@
+"""Messages in and out of an onboarding: the contract, product events, CSM actions, status.
+
+Every model forbids unknown fields, so a typo in a contract or an event is an error that
+names the field instead of a value silently ignored. Payloads are plain JSON, so the stock
+`temporal` CLI can send the same messages as our own scripts.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+Segment = Literal["smb", "mid_market", "enterprise"]
+SEGMENTS: tuple[Segment, ...] = ("smb", "mid_market", "enterprise")
+Locale = Literal["en", "ru", "ms"]
+CustomerRole = Literal["champion", "billing", "it_admin", "legal", "end_user", "office_manager"]
+VendorRole = Literal["csm", "implementation_specialist", "cs_manager", "sales_rep"]
+Role = Literal[
+    "champion", "billing", "it_admin", "legal", "end_user", "office_manager", "colleague",
+    "csm", "implementation_specialist", "cs_manager", "sales_rep",
+]
+VENDOR_ROLES: frozenset[str] = frozenset(VendorRole.__args__)  # type: ignore[attr-defined]
+
+
+def _email(value: str) -> str:
+    local, _, domain = value.partition("@")
+    if not local or "." not in domain or any(c.isspace() for c in value) or "@" in domain:
+        raise ValueError("expected an email address like name@company.com")
+    return value.lower()
+
+
+Email = Annotated[str, Field(max_length=254), AfterValidator(_email)]
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+Text = Annotated[str, Field(max_length=5000)]
+By = Annotated[str, Field(min_length=1, max_length=100)]
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("expected a timestamp with a time zone, e.g. 2026-03-02T09:00:00Z")
+    return value.astimezone(timezone.utc)
+
+
+Timestamp = Annotated[datetime, AfterValidator(_aware)]
+
+
+def field_path(loc: tuple[int | str, ...]) -> str:
+    """('contacts', 0, 'email') -> 'contacts[0].email'."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def problems(error: ValidationError) -> list[str]:
+    """One line per problem, naming the field: 'contacts[0].email: expected an email address ...'."""
+    return [f"{field_path(e['loc'])}: {e['msg'].removeprefix('Value error, ')}" for e in error.errors()]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Person(Strict):
+    name: Name
+    email: Email
+
+
+class Contact(Person):
+    role: CustomerRole
+
+
+class Handover(Strict):
+    """The sales-to-CS hand-over form: what the deal promised and who matters."""
+
+    goals: list[Name] = []
+    stakeholders: list[Name] = []
+    risks: list[Name] = []
+    notes: Text = ""
+
+    @property
+    def complete(self) -> bool:
+        return bool(self.goals and self.stakeholders)
+
+
+class Contract(Strict):
+    """A signed contract: everything needed to start one customer's onboarding."""
+
+    account_id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{1,62}$")
+    company: Name
+    acv: Decimal = Field(gt=0, le=100_000_000, description="annual contract value, USD")
+    employees: int = Field(ge=1, le=5_000_000)
+    locale: Locale = "en"
+    signed_at: Timestamp | None = None
+    contacts: list[Contact] = Field(min_length=1, max_length=50)
+    sales_rep: Person
+    handover: Handover = Handover()
+    success_criteria: list[Name] = Field(min_length=1, max_length=20)
+    segment: Segment | None = Field(None, description="overrides the segment picked from ACV and size")
+
+    @model_validator(mode="after")
+    def _has_champion(self) -> Contract:
+        if not any(c.role == "champion" for c in self.contacts):
+            raise ValueError("contacts: expected one contact with role 'champion' (the onboarding owner)")
+        return self
+
+    @property
+    def workflow_id(self) -> str:
+        return workflow_id(self.account_id)
+
+    def picked_segment(self) -> Segment:
+        """The contract's segment: its override, else by ACV and company size (DOMAIN.md)."""
+        if self.segment:
+            return self.segment
+        if self.acv >= 50_000 or self.employees >= 1000:
+            return "enterprise"
+        if self.acv >= 10_000 or self.employees >= 100:
+            return "mid_market"
+        return "smb"
+
+    def contact(self, role: str) -> Contact:
+        """Who on the customer side gets mail for `role`; the champion stands in for a missing role."""
+        for c in self.contacts:
+            if c.role == role:
+                return c
+        return next(c for c in self.contacts if c.role == "champion")
+
+
+def workflow_id(account_id: str) -> str:
+    return f"onboarding-{account_id}"
+
+
+def account_of(workflow_or_account_id: str) -> str:
+    return workflow_or_account_id.removeprefix("onboarding-")
+
+
+class StaffMember(Strict):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,62}$")
+    name: Name
+    email: Email
+
+
+class Team(Strict):
+    """The vendor-side people on one onboarding."""
+
+    csm: StaffMember
+    cs_manager: StaffMember
+    implementation_specialist: StaffMember | None = None
+
+
+# ---- Product events (signals) ---------------------------------------------------------------
+
+EventName = Literal[
+    "first_login", "teammate_invited", "integration_connected", "key_action",
+    "support_ticket", "survey_answer", "email_engaged",
+]
+EVENT_NAMES: tuple[str, ...] = EventName.__args__  # type: ignore[attr-defined]
+
+
+class ProductEvent(Strict):
+    """Something the customer did in the product, reported by telemetry or by hand."""
+
+    name: EventName
+    id: str | None = Field(None, max_length=200, description="delivery id; a repeat is applied once")
+    at: Timestamp | None = None
+    action: str | None = Field(None, max_length=100, pattern=r"^[a-z0-9_.-]+$")
+    csat: int | None = Field(None, ge=1, le=5)
+    ces: int | None = Field(None, ge=1, le=7)
+    goal_reached: bool | None = None
+
+    @model_validator(mode="after")
+    def _fields_fit_name(self) -> ProductEvent:
+        if self.name == "key_action" and not self.action:
+            raise ValueError("action: a key_action event needs the action's name")
+        if self.name == "survey_answer" and self.goal_reached is None:
+            raise ValueError("goal_reached: a survey_answer event needs goal_reached (true or false)")
+        if self.name != "survey_answer" and (self.csat or self.ces or self.goal_reached is not None):
+            raise ValueError("csat, ces and goal_reached belong to survey_answer events only")
+        return self
+
+
+# ---- CSM actions (updates) -----------------------------------------------------------------
+
+class Action(Strict):
+    by: By = "csm"
+
+
+class KickoffDone(Action):
+    notes: Text = ""
+
+
+class ModuleCompleted(Action):
+    module: str = Field(min_length=1, max_length=100)
+
+
+class SuccessCriteriaMet(Action):
+    evidence: Text = Field(min_length=1)
+
+
+class StepAction(Action):
+    step: str = Field(min_length=1, max_length=100)
+
+
+class Invite(StepAction):
+    name: Name
+    email: Email
+    role: CustomerRole = "end_user"
+
+
+class Pause(Action):
+    reason: Text = Field(min_length=1)
+    until: Timestamp | None = None
+
+
+class Resume(Action):
+    pass
+
+
+class Reassign(Action):
+    owner: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,62}$", description="staff id of the new CSM")
+
+
+class Cancel(Action):
+    reason: Literal["churned", "lost", "duplicate", "contract_void", "other"]
+    note: Text = ""
+
+
+HumanTouchKind = Literal["personal_welcome", "sales_handover", "check_in", "training_session", "business_review"]
+
+
+class HumanTouch(Action):
+    """A touch a person did outside the engine (a call, a personal email), recorded so rules see it."""
+
+    touch: HumanTouchKind
+    note: Text = ""
+
+
+class ResolveEscalation(Action):
+    escalation: str = Field(min_length=1, max_length=200)
+    note: Text = ""
+
+
+# ---- Status (query) ------------------------------------------------------------------------
+
+Health = Literal["green", "yellow", "red"]
+State = Literal["active", "paused", "completed", "cancelled"]
+
+
+class OpenEscalation(BaseModel):
+    id: str
+    reason: str
+    to: str
+    assignee: str
+    opened_at: datetime
+
+
+class Status(BaseModel):
+    account_id: str
+    company: str
+    segment: Segment
+    state: State
+    phase: str
+    phase_title: str
+    steps_done: list[str]
+    steps_pending: list[str]
+    steps_skipped: list[str]
+    modules_done: list[str]
+    next_action: str | None
+    next_action_at: datetime | None
+    health: Health
+    health_reason: str
+    open_escalations: list[OpenEscalation]
+    days_since_last_activity: float
+    paused_until: datetime | None
+    owner: str
+    signed_at: datetime
+    due_at: datetime
+    completed_at: datetime | None
+    days_to_first_value: float | None

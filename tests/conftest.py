@@ -1,0 +1,144 @@
+"""Shared fixtures: the time-skipping server, a throwaway database and outbox, a worker per test."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from sqlmodel import Session, select
+from temporalio.client import Client, WorkflowHandle
+from temporalio.service import RPCError
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+import starter
+from connection import binary, register_search_attributes
+from onboarding.config import Settings
+from onboarding.db import HumanTask, OutboxEmail, TimelineEvent, engine
+from onboarding.models import Contract, ProductEvent, Status
+from worker import build_worker
+from workflows.onboarding import OnboardingWorkflow
+
+CONTRACTS = Path(__file__).resolve().parent.parent / "contracts"
+DAY = timedelta(days=1)
+
+
+@pytest_asyncio.fixture(scope="session")
+async def env() -> AsyncIterator[WorkflowEnvironment]:
+    async with await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=binary("temporal-test-server"), data_converter=pydantic_data_converter,
+    ) as env:
+        await register_search_attributes(env.client)
+        yield env
+
+
+@pytest.fixture
+def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'onboarding.db'}")
+    monkeypatch.setenv("OUTBOX_DIR", str(tmp_path / "outbox"))
+    return Settings.from_env()
+
+
+@pytest_asyncio.fixture
+async def task_queue(env: WorkflowEnvironment, settings: Settings) -> AsyncIterator[str]:
+    queue = f"test-{uuid.uuid4()}"
+    async with build_worker(env.client, queue):
+        yield queue
+
+
+@dataclass(frozen=True)
+class Happened:
+    day: float
+    kind: str
+    name: str
+    to: str | None
+
+
+@dataclass
+class Run:
+    """One onboarding under test, and what it did, read back from the database."""
+
+    handle: WorkflowHandle[OnboardingWorkflow, object]
+    contract: Contract
+    settings: Settings
+
+    @property
+    def signed_at(self) -> datetime:
+        assert self.contract.signed_at
+        return self.contract.signed_at
+
+    def timeline(self, *kinds: str) -> list[Happened]:
+        with Session(engine(self.settings.database_url)) as db:
+            rows = db.exec(select(TimelineEvent).where(TimelineEvent.account_id == self.contract.account_id)
+                           .order_by(TimelineEvent.at, TimelineEvent.id)).all()  # type: ignore[arg-type]
+        return [Happened(round((r.at.replace(tzinfo=self.signed_at.tzinfo) - self.signed_at) / DAY, 2),
+                         r.kind, r.name, r.to) for r in rows if not kinds or r.kind in kinds]
+
+    def emails(self) -> list[tuple[int, str, str | None]]:
+        """(whole day, template, recipient role) of every email sent, in order."""
+        return [(int(h.day), h.name, h.to) for h in self.timeline("email")]
+
+    def outbox(self) -> list[OutboxEmail]:
+        with Session(engine(self.settings.database_url)) as db:
+            return list(db.exec(select(OutboxEmail).where(OutboxEmail.account_id == self.contract.account_id)
+                                .order_by(OutboxEmail.id)).all())  # type: ignore[arg-type]
+
+    def tasks(self) -> list[HumanTask]:
+        with Session(engine(self.settings.database_url)) as db:
+            return list(db.exec(select(HumanTask).where(HumanTask.account_id == self.contract.account_id)).all())
+
+    @property
+    def latest(self) -> WorkflowHandle[OnboardingWorkflow, object]:
+        """The current run, also after continue-as-new."""
+        return self.handle._client.get_workflow_handle_for(OnboardingWorkflow.run, self.handle.id)
+
+    async def status(self) -> Status:
+        return await self.latest.query(OnboardingWorkflow.get_status)
+
+    async def act(self, update: Any, action: Any) -> Status:
+        return await self.latest.execute_update(update, action)
+
+    async def event(self, name: str, **fields: Any) -> None:
+        await self.latest.signal(OnboardingWorkflow.product_event, ProductEvent(name=name, **fields))
+
+
+def contract(segment: str, **changes: object) -> dict:
+    import json
+
+    data = json.loads((CONTRACTS / f"{segment}.json").read_text())
+    data.update(changes)
+    return data
+
+
+async def begin(env: WorkflowEnvironment, client: Client, task_queue: str, settings: Settings,
+                segment: str, **changes: object) -> Run:
+    """Sign a contract now (virtual time) and start its onboarding."""
+    import json
+
+    now = await env.get_current_time()
+    signed = starter.parse_contract(json.dumps(contract(segment, **changes)), now=now)
+    handle = await starter.start(client, signed, task_queue=task_queue)
+    return Run(handle=handle, contract=signed, settings=settings)
+
+
+@pytest_asyncio.fixture
+async def onboard(env: WorkflowEnvironment, task_queue: str, settings: Settings):  # type: ignore[no-untyped-def]
+    """Start onboardings for a test; every one still running is terminated afterwards."""
+    runs: list[Run] = []
+
+    async def start(segment: str, **changes: object) -> Run:
+        changes.setdefault("account_id", f"acct-{uuid.uuid4().hex[:10]}")
+        runs.append(await begin(env, env.client, task_queue, settings, segment, **changes))
+        return runs[-1]
+
+    yield start
+    for run in runs:
+        with contextlib.suppress(RPCError):
+            await run.latest.terminate("test over")

@@ -1,0 +1,13 @@
+"""The typed search attributes ops filter on in the Temporal UI. Never personal data."""
+
+from temporalio.common import SearchAttributeKey
+
+SEGMENT = SearchAttributeKey.for_keyword("OnboardingSegment")
+PHASE = SearchAttributeKey.for_keyword("OnboardingPhase")
+HEALTH = SearchAttributeKey.for_keyword("OnboardingHealth")
+OWNER = SearchAttributeKey.for_keyword("OnboardingOwner")
+DUE_AT = SearchAttributeKey.for_datetime("OnboardingDueAt")
+ESCALATED = SearchAttributeKey.for_bool("OnboardingEscalated")
+PAUSED = SearchAttributeKey.for_bool("OnboardingPaused")
+
+ALL = (SEGMENT, PHASE, HEALTH, OWNER, DUE_AT, ESCALATED, PAUSED)
