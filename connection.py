@@ -43,7 +43,7 @@ def binary(name: str) -> str:
 async def register_search_attributes(client: Client, ns: str = "default") -> None:
     """Register every custom search attribute the workflow uses (idempotent)."""
     from temporalio.api.enums.v1 import IndexedValueType
-    from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
+    from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 
     from workflows import attributes
 

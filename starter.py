@@ -10,12 +10,17 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from pydantic import ValidationError
 from temporalio.client import Client, WorkflowHandle
-from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from connection import connect, namespace
@@ -51,7 +56,7 @@ def parse_contract(raw: str | bytes, now: datetime | None = None) -> Contract:
         contract = Contract.model_validate(data)
     except ValidationError as e:
         raise ContractError("\n".join(problems(e))) from None
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     if contract.signed_at is None:
         return contract.model_copy(update={"signed_at": now})
     if contract.signed_at > now + timedelta(minutes=5):

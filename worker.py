@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from concurrent.futures import ThreadPoolExecutor
 
@@ -11,7 +12,8 @@ from temporalio.worker import Worker
 
 import activities
 from connection import connect
-from onboarding.config import TASK_QUEUE
+from onboarding.config import TASK_QUEUE, Settings
+from onboarding.db import upgrade
 from workflows.onboarding import OnboardingWorkflow
 
 
@@ -28,13 +30,12 @@ def build_worker(client: Client, task_queue: str = TASK_QUEUE, max_activities: i
 
 async def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    upgrade(Settings.from_env().database_url)
     client = await connect()
     logging.info("worker polling task queue %r", TASK_QUEUE)
     await build_worker(client).run()
 
 
 if __name__ == "__main__":
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(main())
-    except KeyboardInterrupt:
-        pass

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlmodel import Session, select
 from temporalio import activity
@@ -39,7 +39,7 @@ def send_email(request: EmailRequest) -> str:
             db.commit()
         path = outbox.write_eml(settings.outbox_dir, row.key, settings.email_from, request.to.name,
                                 row.to_email, Rendered(row.subject, row.text, row.html))
-        row.status, row.sent_at, row.provider_message_id = "sent", datetime.now(timezone.utc), path.name
+        row.status, row.sent_at, row.provider_message_id = "sent", datetime.now(UTC), path.name
         db.add(row)
         db.add(TimelineEvent(
             key=f"{request.key}#sent", account_id=request.account_id, at=request.at, kind="email",

@@ -45,6 +45,7 @@ def resolve_escalation(request: ResolveRequest) -> None:
         task = db.exec(select(HumanTask).where(HumanTask.key == request.key)).first()
         if task is None or task.status == "resolved":
             return
-        task.status, task.resolved_at, task.resolved_by, task.resolution = "resolved", request.at, request.by, request.note
+        task.status, task.resolved_at = "resolved", request.at
+        task.resolved_by, task.resolution = request.by, request.note
         db.add(task)
         db.commit()

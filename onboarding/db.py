@@ -2,17 +2,51 @@
 
 Every row the workflow causes has a unique `key` derived from the workflow id, so an activity
 that runs twice (a retry after a crash or timeout) finds its row and writes nothing new.
+The schema is owned by the alembic migrations in migrations/: `python admin.py db upgrade`.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import JSON, Column, event
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, SQLModel, create_engine
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+
+class Account(SQLModel, table=True):
+    account_id: str = Field(primary_key=True, max_length=64)
+    company: str = Field(max_length=200)
+    segment: str = Field(index=True, max_length=20)
+    locale: str = Field(max_length=8)
+    acv: Decimal = Field(max_digits=12, decimal_places=2)
+    employees: int
+    created_at: datetime
+
+
+class Onboarding(SQLModel, table=True):
+    """One onboarding as the engine last reported it: a projection of the timeline."""
+
+    workflow_id: str = Field(primary_key=True, max_length=100)
+    account_id: str = Field(index=True, max_length=64, foreign_key="account.account_id")
+    segment: str = Field(index=True, max_length=20)
+    phase: str = Field(max_length=60)
+    status: str = Field(default="active", index=True, max_length=20)
+    health: str = Field(default="green", max_length=10)
+    owner: str = Field(index=True, max_length=64)
+    specialist: str | None = Field(default=None, index=True, max_length=64)
+    signed_at: datetime
+    first_value_at: datetime | None = None
+    completed_at: datetime | None = None
+    cancelled_at: datetime | None = None
+    cancel_reason: str | None = Field(default=None, max_length=40)
+    updated_at: datetime
 
 
 class TimelineEvent(SQLModel, table=True):
@@ -20,11 +54,39 @@ class TimelineEvent(SQLModel, table=True):
     key: str = Field(unique=True, max_length=300)
     account_id: str = Field(index=True, max_length=64)
     at: datetime = Field(index=True)
-    kind: str = Field(max_length=20)
+    kind: str = Field(index=True, max_length=20)
     name: str = Field(max_length=100)
     actor: str = Field(max_length=100)
     to: str | None = Field(default=None, max_length=40)
     detail: str = ""
+
+
+class HumanTask(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True, max_length=300)
+    account_id: str = Field(index=True, max_length=64)
+    workflow_id: str = Field(max_length=100)
+    kind: str = Field(default="escalation", max_length=20)
+    rule: str = Field(max_length=100)
+    reason: str
+    to_role: str = Field(max_length=40)
+    assignee: str = Field(index=True, max_length=64)
+    status: str = Field(default="open", index=True, max_length=20)
+    opened_at: datetime
+    due_at: datetime | None = None
+    resolved_at: datetime | None = None
+    resolved_by: str | None = Field(default=None, max_length=100)
+    resolution: str = ""
+
+
+class Staff(SQLModel, table=True):
+    id: str = Field(primary_key=True, max_length=64)
+    name: str = Field(max_length=200)
+    email: str = Field(max_length=254)
+    role: str = Field(index=True, max_length=40)
+    segments: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    capacity: int
+    active: bool = True
 
 
 class OutboxEmail(SQLModel, table=True):
@@ -38,34 +100,35 @@ class OutboxEmail(SQLModel, table=True):
     subject: str
     text: str
     html: str
-    status: str = Field(default="pending", max_length=20)
+    status: str = Field(default="pending", index=True, max_length=20)
     backend: str = Field(max_length=20)
     provider_message_id: str | None = Field(default=None, max_length=200)
+    error: str | None = None
     created_at: datetime
     sent_at: datetime | None = None
 
 
-class HumanTask(SQLModel, table=True):
-    id: int | None = Field(default=None, primary_key=True)
-    key: str = Field(unique=True, max_length=300)
-    account_id: str = Field(index=True, max_length=64)
-    workflow_id: str = Field(max_length=100)
-    kind: str = Field(default="escalation", max_length=20)
-    rule: str = Field(max_length=100)
-    reason: str
-    to_role: str = Field(max_length=40)
-    assignee: str = Field(max_length=64)
-    status: str = Field(default="open", max_length=20)
-    opened_at: datetime
-    resolved_at: datetime | None = None
-    resolved_by: str | None = Field(default=None, max_length=100)
-    resolution: str = ""
+class Suppression(SQLModel, table=True):
+    """An address not to email again: unsubscribed, bounced hard, or reported spam."""
+
+    email: str = Field(primary_key=True, max_length=254)
+    reason: str = Field(max_length=40)
+    created_at: datetime
 
 
-def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+class WebhookEvent(SQLModel, table=True):
+    """Provider webhook events already applied, so a redelivery is applied once."""
+
+    event_id: str = Field(primary_key=True, max_length=200)
+    source: str = Field(max_length=40)
+    received_at: datetime
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute("PRAGMA foreign_keys=ON")
     cur.close()
 
 
@@ -74,9 +137,18 @@ def engine(url: str) -> Engine:
     """One engine per URL; SQLite gets WAL and a busy timeout so workers and scripts share it."""
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        eng = create_engine(url, connect_args={"check_same_thread": False})
+        eng = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
         event.listen(eng, "connect", _sqlite_pragmas)
-    else:
-        eng = create_engine(url, pool_pre_ping=True)
-    SQLModel.metadata.create_all(eng)
-    return eng
+        return eng
+    return create_engine(url, pool_pre_ping=True)
+
+
+def upgrade(url: str) -> None:
+    """Create or upgrade the schema to the newest migration (idempotent)."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["url"] = url
+    command.upgrade(config, "head")

@@ -8,6 +8,7 @@ never an attempt number): the activity that receives it twice does the work once
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel
@@ -75,5 +76,13 @@ class ResolveRequest(BaseModel):
 
 
 class AssignRequest(BaseModel):
+    """Who should work on a new onboarding; also what the records need about the account."""
+
+    workflow_id: str
     account_id: str
+    company: str
     segment: Segment
+    locale: str
+    acv: Decimal
+    employees: int
+    signed_at: datetime

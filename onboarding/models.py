@@ -7,7 +7,7 @@ names the field instead of a value silently ignored. Payloads are plain JSON, so
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
@@ -41,7 +41,7 @@ By = Annotated[str, Field(min_length=1, max_length=100)]
 def _aware(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise ValueError("expected a timestamp with a time zone, e.g. 2026-03-02T09:00:00Z")
-    return value.astimezone(timezone.utc)
+    return value.astimezone(UTC)
 
 
 Timestamp = Annotated[datetime, AfterValidator(_aware)]

@@ -254,7 +254,8 @@ def _references(pb: Playbook, templates: set[str] | None) -> list[tuple[str, str
         if c.times is None:
             found.append((f"check_ins[{c_i}].times", "only the last check-in stage may repeat forever"))
     if pb.check_ins[-1].times is not None:
-        found.append((f"check_ins[{len(pb.check_ins) - 1}].times", "the last stage repeats until cancelled: leave out times"))
+        last_stage = f"check_ins[{len(pb.check_ins) - 1}].times"
+        found.append((last_stage, "the last stage repeats until cancelled: leave out times"))
     return found
 
 

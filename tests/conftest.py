@@ -14,14 +14,14 @@ import pytest
 import pytest_asyncio
 from sqlmodel import Session, select
 from temporalio.client import Client, WorkflowHandle
-from temporalio.service import RPCError
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 import starter
 from connection import binary, register_search_attributes
 from onboarding.config import Settings
-from onboarding.db import HumanTask, OutboxEmail, TimelineEvent, engine
+from onboarding.db import HumanTask, OutboxEmail, TimelineEvent, engine, upgrade
 from onboarding.models import Contract, ProductEvent, Status
 from worker import build_worker
 from workflows.onboarding import OnboardingWorkflow
@@ -43,7 +43,9 @@ async def env() -> AsyncIterator[WorkflowEnvironment]:
 def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'onboarding.db'}")
     monkeypatch.setenv("OUTBOX_DIR", str(tmp_path / "outbox"))
-    return Settings.from_env()
+    settings = Settings.from_env()
+    upgrade(settings.database_url)
+    return settings
 
 
 @pytest_asyncio.fixture

@@ -8,7 +8,7 @@ the effects (activities) in order, so every touch happens once and in sequence.
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 from datetime import datetime, timedelta
 from typing import Any, Union
 
@@ -21,8 +21,22 @@ with workflow.unsafe.imports_passed_through():
     from onboarding.effects import EmailRequest, EscalationRequest, Recipient, ResolveRequest, TimelineEntry
     from onboarding.journey import Escalation, Interval, Journey, OnboardingInput, Progress, describe
     from onboarding.models import (
-        VENDOR_ROLES, Cancel, HumanTouch, Invite, KickoffDone, ModuleCompleted, Pause, ProductEvent,
-        Reassign, ResolveEscalation, Resume, StaffMember, Status, StepAction, SuccessCriteriaMet, Team,
+        VENDOR_ROLES,
+        Cancel,
+        HumanTouch,
+        Invite,
+        KickoffDone,
+        ModuleCompleted,
+        Pause,
+        ProductEvent,
+        Reassign,
+        ResolveEscalation,
+        Resume,
+        StaffMember,
+        Status,
+        StepAction,
+        SuccessCriteriaMet,
+        Team,
     )
     from onboarding.playbook import Escalate, Send
     from workflows import attributes
@@ -70,13 +84,18 @@ class OnboardingWorkflow:
 
     async def contract_signed(self) -> None:
         """Assign the team, welcome the customer and note what the hand-over form already covers."""
+        contract = self.j.contract
         self.p.team = await workflow.execute_activity(
             effects.ASSIGN_TEAM,
-            effects.AssignRequest(account_id=self.j.contract.account_id, segment=self.j.playbook.segment),
+            effects.AssignRequest(
+                workflow_id=workflow.info().workflow_id, account_id=contract.account_id, company=contract.company,
+                segment=self.j.playbook.segment, locale=contract.locale, acv=contract.acv,
+                employees=contract.employees, signed_at=self.j.signed_at,
+            ),
             result_type=Team, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY,
             summary=f"Assign a {self.j.playbook.segment} team",
         )
-        if self.j.contract.handover.complete:
+        if contract.handover.complete:
             self.p.facts["touch:sales_handover"] = self.j.signed_at
         self.record("phase", self.j.phase.id, "engine", detail=f"{self.j.phase.title} begins")
         self.shown["health"] = "green"
@@ -111,7 +130,7 @@ class OnboardingWorkflow:
                 lambda: self.p.outcome == "cancelled", timeout=when - workflow.now(),
                 timeout_summary="next check-in",
             )
-        except asyncio.TimeoutError:
+        except TimeoutError:
             self.p.check_ins_sent += 1
             self.touch(f"check_in.{self.p.check_ins_sent}",
                        Send(template=self.j.playbook.post_onboarding_template, to="champion"))
@@ -294,10 +313,8 @@ class OnboardingWorkflow:
             return
         nxt = self.j.next_due()[:1]
         summary = describe(nxt[0].timer) if nxt and nxt[0].at == wake else "next check"
-        try:
+        with contextlib.suppress(TimeoutError):
             await workflow.wait_condition(lambda: self.changes != seen, timeout=timeout, timeout_summary=summary)
-        except asyncio.TimeoutError:
-            pass
 
     # ---- what ops see --------------------------------------------------------------------
 
