@@ -64,8 +64,9 @@ def parse_contract(raw: str | bytes, now: datetime | None = None) -> Contract:
     return contract
 
 
-async def start(client: Client, contract: Contract, plan: Playbook | None = None,
-                task_queue: str = TASK_QUEUE) -> WorkflowHandle[OnboardingWorkflow, object]:
+async def start(
+    client: Client, contract: Contract, plan: Playbook | None = None, task_queue: str = TASK_QUEUE
+) -> WorkflowHandle[OnboardingWorkflow, object]:
     """Start one onboarding with the segment's playbook snapshotted into its input."""
     segment = contract.picked_segment()
     plan = plan or playbook.for_segment(segment, available())
@@ -77,13 +78,15 @@ async def start(client: Client, contract: Contract, plan: Playbook | None = None
             task_queue=task_queue,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-            search_attributes=TypedSearchAttributes([
-                SearchAttributePair(attributes.SEGMENT, segment),
-                SearchAttributePair(attributes.PHASE, plan.phases[0].id),
-                SearchAttributePair(attributes.HEALTH, "green"),
-                SearchAttributePair(attributes.ESCALATED, False),
-                SearchAttributePair(attributes.PAUSED, False),
-            ]),
+            search_attributes=TypedSearchAttributes(
+                [
+                    SearchAttributePair(attributes.SEGMENT, segment),
+                    SearchAttributePair(attributes.PHASE, plan.phases[0].id),
+                    SearchAttributePair(attributes.HEALTH, "green"),
+                    SearchAttributePair(attributes.ESCALATED, False),
+                    SearchAttributePair(attributes.PAUSED, False),
+                ]
+            ),
             static_summary=f"{contract.company} · {SEGMENT_NAMES[segment]}",
             static_details=f"Playbook: {plan.title}, {plan.length.days} days, {len(plan.phases)} phases.",
         )

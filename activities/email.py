@@ -30,20 +30,41 @@ def send_email(request: EmailRequest) -> str:
             }
             mail = render(request.template, request.locale, context)
             row = OutboxEmail(
-                key=request.key, account_id=request.account_id, workflow_id=request.workflow_id,
-                template=request.template, to_role=request.to.role, to_email=request.to.email,
-                subject=mail.subject, text=mail.text, html=mail.html, backend=settings.email_backend,
+                key=request.key,
+                account_id=request.account_id,
+                workflow_id=request.workflow_id,
+                template=request.template,
+                to_role=request.to.role,
+                to_email=request.to.email,
+                subject=mail.subject,
+                text=mail.text,
+                html=mail.html,
+                backend=settings.email_backend,
                 created_at=request.at,
             )
             db.add(row)
             db.commit()
-        path = outbox.write_eml(settings.outbox_dir, row.key, settings.email_from, request.to.name,
-                                row.to_email, Rendered(row.subject, row.text, row.html))
+        path = outbox.write_eml(
+            settings.outbox_dir,
+            row.key,
+            settings.email_from,
+            request.to.name,
+            row.to_email,
+            Rendered(row.subject, row.text, row.html),
+        )
         row.status, row.sent_at, row.provider_message_id = "sent", datetime.now(UTC), path.name
         db.add(row)
-        db.add(TimelineEvent(
-            key=f"{request.key}#sent", account_id=request.account_id, at=request.at, kind="email",
-            name=request.template, actor="engine", to=request.to.role, detail=row.subject,
-        ))
+        db.add(
+            TimelineEvent(
+                key=f"{request.key}#sent",
+                account_id=request.account_id,
+                at=request.at,
+                kind="email",
+                name=request.template,
+                actor="engine",
+                to=request.to.role,
+                detail=row.subject,
+            )
+        )
         db.commit()
         return path.name

@@ -28,14 +28,30 @@ def open_escalation(request: EscalationRequest) -> None:
     with Session(engine(Settings.from_env().database_url)) as db:
         if db.exec(select(HumanTask).where(HumanTask.key == request.key)).first():
             return
-        db.add(HumanTask(
-            key=request.key, account_id=request.account_id, workflow_id=request.workflow_id, rule=request.rule,
-            reason=request.reason, to_role=request.to, assignee=request.assignee, opened_at=request.opened_at,
-        ))
-        db.add(TimelineEvent(
-            key=f"{request.key}#opened", account_id=request.account_id, at=request.opened_at, kind="escalation",
-            name=request.rule, actor="engine", to=request.to, detail=request.reason,
-        ))
+        db.add(
+            HumanTask(
+                key=request.key,
+                account_id=request.account_id,
+                workflow_id=request.workflow_id,
+                rule=request.rule,
+                reason=request.reason,
+                to_role=request.to,
+                assignee=request.assignee,
+                opened_at=request.opened_at,
+            )
+        )
+        db.add(
+            TimelineEvent(
+                key=f"{request.key}#opened",
+                account_id=request.account_id,
+                at=request.opened_at,
+                kind="escalation",
+                name=request.rule,
+                actor="engine",
+                to=request.to,
+                detail=request.reason,
+            )
+        )
         db.commit()
 
 

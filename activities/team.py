@@ -24,6 +24,7 @@ def assign_team(request: AssignRequest) -> Team:
 def find_staff(staff_id: str) -> StaffMember:
     person = staff.load(Settings.from_env().staff_file).find(staff_id)
     if person is None or person.role != "csm":
-        raise ApplicationError(f"owner: no CSM with id {staff_id!r} in the staff roster",
-                               type="UnknownStaff", non_retryable=True)
+        raise ApplicationError(
+            f"owner: no CSM with id {staff_id!r} in the staff roster", type="UnknownStaff", non_retryable=True
+        )
     return person.member()

@@ -23,8 +23,17 @@ ASSIGN_TEAM = "assign_team"
 FIND_STAFF = "find_staff"
 
 TimelineKind = Literal[
-    "email", "escalation", "task", "phase", "health", "paused", "resumed", "completed",
-    "cancelled", "event", "action",
+    "email",
+    "escalation",
+    "task",
+    "phase",
+    "health",
+    "paused",
+    "resumed",
+    "completed",
+    "cancelled",
+    "event",
+    "action",
 ]
 
 

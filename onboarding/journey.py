@@ -192,8 +192,11 @@ class Journey:
 
     def phase_waits_for(self) -> list[str]:
         """What keeps the current phase open, in words a CSM reads."""
-        waits = [f"{s.title} ({s.role})" for s in self.phase.steps
-                 if s.required and not self.step_done(s) and s.id not in self.p.skipped]
+        waits = [
+            f"{s.title} ({s.role})"
+            for s in self.phase.steps
+            if s.required and not self.step_done(s) and s.id not in self.p.skipped
+        ]
         waits += [f.replace("_", " ") for f in self.phase.exit_when if not self.has(f)]
         return waits
 

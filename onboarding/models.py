@@ -19,8 +19,17 @@ Locale = Literal["en", "ru", "ms"]
 CustomerRole = Literal["champion", "billing", "it_admin", "legal", "end_user", "office_manager"]
 VendorRole = Literal["csm", "implementation_specialist", "cs_manager", "sales_rep"]
 Role = Literal[
-    "champion", "billing", "it_admin", "legal", "end_user", "office_manager", "colleague",
-    "csm", "implementation_specialist", "cs_manager", "sales_rep",
+    "champion",
+    "billing",
+    "it_admin",
+    "legal",
+    "end_user",
+    "office_manager",
+    "colleague",
+    "csm",
+    "implementation_specialist",
+    "cs_manager",
+    "sales_rep",
 ]
 VENDOR_ROLES: frozenset[str] = frozenset(VendorRole.__args__)  # type: ignore[attr-defined]
 
@@ -154,8 +163,13 @@ class Team(Strict):
 # ---- Product events (signals) ---------------------------------------------------------------
 
 EventName = Literal[
-    "first_login", "teammate_invited", "integration_connected", "key_action",
-    "support_ticket", "survey_answer", "email_engaged",
+    "first_login",
+    "teammate_invited",
+    "integration_connected",
+    "key_action",
+    "support_ticket",
+    "survey_answer",
+    "email_engaged",
 ]
 EVENT_NAMES: tuple[str, ...] = EventName.__args__  # type: ignore[attr-defined]
 
@@ -182,7 +196,17 @@ class ProductEvent(Strict):
         return self
 
 
+class EmailFeedback(Strict):
+    """What the email provider learned about a sent touch (from its event webhook)."""
+
+    kind: Literal["bounce", "spam_report", "unsubscribe", "open", "click"]
+    id: str | None = Field(None, max_length=200, description="provider event id; a repeat is applied once")
+    template: str | None = Field(None, max_length=60)
+    role: str | None = Field(None, max_length=40, description="the recipient's role, never the address")
+
+
 # ---- CSM actions (updates) -----------------------------------------------------------------
+
 
 class Action(Strict):
     by: By = "csm"

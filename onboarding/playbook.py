@@ -193,7 +193,8 @@ class Playbook(Rule):
 
     def known_facts(self) -> set[str]:
         return (
-            set(EVENT_NAMES) | set(CSM_FACTS)
+            set(EVENT_NAMES)
+            | set(CSM_FACTS)
             | {f"touch:{t}" for t in HUMAN_TOUCHES}
             | {f"module:{m.id}" for m in self.modules}
             | {f"step:{s.id}" for p in self.phases for s in p.steps}

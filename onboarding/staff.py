@@ -41,8 +41,11 @@ class Roster(BaseModel):
         if not (csm and manager):
             raise ValueError(f"staff roster: nobody can own a {segment} onboarding (need a csm and a cs_manager)")
         specialist = self.pick("implementation_specialist", segment, account_id) if segment != "smb" else None
-        return Team(csm=csm.member(), cs_manager=manager.member(),
-                    implementation_specialist=specialist.member() if specialist else None)
+        return Team(
+            csm=csm.member(),
+            cs_manager=manager.member(),
+            implementation_specialist=specialist.member() if specialist else None,
+        )
 
 
 def load(path: Path) -> Roster:

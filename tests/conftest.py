@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -33,7 +34,8 @@ DAY = timedelta(days=1)
 @pytest_asyncio.fixture(scope="session")
 async def env() -> AsyncIterator[WorkflowEnvironment]:
     async with await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=binary("temporal-test-server"), data_converter=pydantic_data_converter,
+        test_server_existing_path=binary("temporal-test-server"),
+        data_converter=pydantic_data_converter,
     ) as env:
         await register_search_attributes(env.client)
         yield env
@@ -53,6 +55,35 @@ async def task_queue(env: WorkflowEnvironment, settings: Settings) -> AsyncItera
     queue = f"test-{uuid.uuid4()}"
     async with build_worker(env.client, queue):
         yield queue
+
+
+POSTGRES = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://127.0.0.1:5432/test")
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database at the migrated schema, dropped afterwards.
+
+    Each test gets its own database, so tests (and helpers running suites side by side)
+    never see each other's rows. Skips, saying why, only where no server answers.
+    """
+    import psycopg
+
+    admin_dsn = POSTGRES.replace("postgresql+psycopg://", "postgresql://")
+    try:
+        admin = psycopg.connect(admin_dsn, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as e:
+        pytest.skip(f"no PostgreSQL server answers at {admin_dsn}: {e}")
+    name = f"onboarding_{uuid.uuid4().hex[:12]}"
+    admin.execute(f'CREATE DATABASE "{name}"')
+    url = POSTGRES.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        engine(url).dispose()
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
 
 
 @dataclass(frozen=True)
@@ -78,10 +109,18 @@ class Run:
 
     def timeline(self, *kinds: str) -> list[Happened]:
         with Session(engine(self.settings.database_url)) as db:
-            rows = db.exec(select(TimelineEvent).where(TimelineEvent.account_id == self.contract.account_id)
-                           .order_by(TimelineEvent.at, TimelineEvent.id)).all()  # type: ignore[arg-type]
-        return [Happened(round((r.at.replace(tzinfo=self.signed_at.tzinfo) - self.signed_at) / DAY, 2),
-                         r.kind, r.name, r.to) for r in rows if not kinds or r.kind in kinds]
+            rows = db.exec(
+                select(TimelineEvent)
+                .where(TimelineEvent.account_id == self.contract.account_id)
+                .order_by(TimelineEvent.at, TimelineEvent.id)
+            ).all()  # type: ignore[arg-type]
+        return [
+            Happened(
+                round((r.at.replace(tzinfo=self.signed_at.tzinfo) - self.signed_at) / DAY, 2), r.kind, r.name, r.to
+            )
+            for r in rows
+            if not kinds or r.kind in kinds
+        ]
 
     def emails(self) -> list[tuple[int, str, str | None]]:
         """(whole day, template, recipient role) of every email sent, in order."""
@@ -89,8 +128,13 @@ class Run:
 
     def outbox(self) -> list[OutboxEmail]:
         with Session(engine(self.settings.database_url)) as db:
-            return list(db.exec(select(OutboxEmail).where(OutboxEmail.account_id == self.contract.account_id)
-                                .order_by(OutboxEmail.id)).all())  # type: ignore[arg-type]
+            return list(
+                db.exec(
+                    select(OutboxEmail)
+                    .where(OutboxEmail.account_id == self.contract.account_id)
+                    .order_by(OutboxEmail.id)
+                ).all()
+            )  # type: ignore[arg-type]
 
     def tasks(self) -> list[HumanTask]:
         with Session(engine(self.settings.database_url)) as db:
@@ -119,8 +163,9 @@ def contract(segment: str, **changes: object) -> dict:
     return data
 
 
-async def begin(env: WorkflowEnvironment, client: Client, task_queue: str, settings: Settings,
-                segment: str, **changes: object) -> Run:
+async def begin(
+    env: WorkflowEnvironment, client: Client, task_queue: str, settings: Settings, segment: str, **changes: object
+) -> Run:
     """Sign a contract now (virtual time) and start its onboarding."""
     import json
 

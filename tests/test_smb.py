@@ -17,19 +17,21 @@ async def test_silent_customer_gets_the_day_1_3_7_sequence_and_escalations(env: 
         (0, "welcome", "champion"),
         (1, "personal_welcome_reminder", "csm"),
         (1, "setup_day1", "champion"),
-        (2, "escalation", "cs_manager"),       # no personal welcome within 48 h
-        (3, "reengagement", "champion"),       # no login in 3 days
+        (2, "escalation", "cs_manager"),  # no personal welcome within 48 h
+        (3, "reengagement", "champion"),  # no login in 3 days
         (3, "setup_day3", "champion"),
-        (7, "reengagement", "champion"),       # day 7 without login ...
-        (7, "escalation", "csm"),              # ... flags the CSM
+        (7, "reengagement", "champion"),  # day 7 without login ...
+        (7, "escalation", "csm"),  # ... flags the CSM
         (7, "setup_day7", "champion"),
-        (10, "reengagement", "champion"),      # 10 days without any activity
+        (10, "reengagement", "champion"),  # 10 days without any activity
         (10, "escalation", "csm"),
     ]
     status = await run.status()
     assert status.health == "red"
     assert [e.id for e in status.open_escalations] == [
-        "personal_welcome_overdue.1", "no_login_7d.1", f"inactive@{run.signed_at:%Y%m%dT%H%M%S}.1",
+        "personal_welcome_overdue.1",
+        "no_login_7d.1",
+        f"inactive@{run.signed_at:%Y%m%dT%H%M%S}.1",
     ]
     assert {t.assignee for t in run.tasks()} == {"mgr-elena", status.owner}
 
@@ -42,7 +44,7 @@ async def test_happy_path_completes_on_the_day_30_survey_then_checks_in(env: Wor
     await run.event("first_login")
     await env.sleep(timedelta(days=2))
     await run.act(W.module_completed, ModuleCompleted(module="quick_start"))
-    for days in (1, 6, 6, 6, 6):                    # days 3.5, 9.5, 15.5, 21.5, 27.5
+    for days in (1, 6, 6, 6, 6):  # days 3.5, 9.5, 15.5, 21.5, 27.5
         await env.sleep(timedelta(days=days))
         await run.event("key_action", action="booking_page_published")
     await env.sleep(timedelta(days=3))
@@ -52,22 +54,25 @@ async def test_happy_path_completes_on_the_day_30_survey_then_checks_in(env: Wor
 
     assert run.emails() == [
         (0, "welcome", "champion"),
-        (0, "milestone_celebration", "champion"),   # setup done on day 0
+        (0, "milestone_celebration", "champion"),  # setup done on day 0
         (0, "quick_start_guide", "champion"),
         (2, "module_completed", "champion"),
         (9, "weekly_summary", "champion"),
         (16, "weekly_summary", "champion"),
         (23, "weekly_summary", "champion"),
-        (30, "success_survey", "champion"),          # the day-30 success check
-        (30, "onboarding_complete", "champion"),     # answered "goal reached" half a day later
+        (30, "success_survey", "champion"),  # the day-30 success check
+        (30, "onboarding_complete", "champion"),  # answered "goal reached" half a day later
         (30, "handover_to_ongoing_csm", "csm"),
-        (37, "check_in", "champion"),                # the weekly post-onboarding cadence
+        (37, "check_in", "champion"),  # the weekly post-onboarding cadence
     ]
     status = await run.status()
     assert status.state == "completed"
     assert status.days_to_first_value is not None and 30 <= status.days_to_first_value < 31
     assert [h.name for h in run.timeline("phase")] == [
-        "self_serve_setup", "early_training", "adoption_support", "success_validation",
+        "self_serve_setup",
+        "early_training",
+        "adoption_support",
+        "success_validation",
     ]
 
 
@@ -88,7 +93,7 @@ async def test_pause_holds_every_touch_and_moves_every_deadline(env: WorkflowEnv
     await env.sleep(timedelta(days=1, hours=1))
     assert run.emails() == [
         (0, "welcome", "champion"),
-        (11, "personal_welcome_reminder", "csm"),   # was due on day 1, moved by the 10 paused days
+        (11, "personal_welcome_reminder", "csm"),  # was due on day 1, moved by the 10 paused days
         (11, "setup_day1", "champion"),
     ]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from datetime import datetime, timedelta
-from typing import Any, Union
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeUpdate
@@ -41,7 +41,7 @@ with workflow.unsafe.imports_passed_through():
     from onboarding.playbook import Escalate, Send
     from workflows import attributes
 
-Effect = Union[EmailRequest, EscalationRequest, ResolveRequest, TimelineEntry]
+Effect = EmailRequest | EscalationRequest | ResolveRequest | TimelineEntry
 
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 RETRY = RetryPolicy(maximum_interval=timedelta(minutes=5))
@@ -88,11 +88,18 @@ class OnboardingWorkflow:
         self.p.team = await workflow.execute_activity(
             effects.ASSIGN_TEAM,
             effects.AssignRequest(
-                workflow_id=workflow.info().workflow_id, account_id=contract.account_id, company=contract.company,
-                segment=self.j.playbook.segment, locale=contract.locale, acv=contract.acv,
-                employees=contract.employees, signed_at=self.j.signed_at,
+                workflow_id=workflow.info().workflow_id,
+                account_id=contract.account_id,
+                company=contract.company,
+                segment=self.j.playbook.segment,
+                locale=contract.locale,
+                acv=contract.acv,
+                employees=contract.employees,
+                signed_at=self.j.signed_at,
             ),
-            result_type=Team, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY,
+            result_type=Team,
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=RETRY,
             summary=f"Assign a {self.j.playbook.segment} team",
         )
         if contract.handover.complete:
@@ -127,13 +134,16 @@ class OnboardingWorkflow:
             workflow.upsert_search_attributes(updates)
         try:
             await workflow.wait_condition(
-                lambda: self.p.outcome == "cancelled", timeout=when - workflow.now(),
+                lambda: self.p.outcome == "cancelled",
+                timeout=when - workflow.now(),
                 timeout_summary="next check-in",
             )
         except TimeoutError:
             self.p.check_ins_sent += 1
-            self.touch(f"check_in.{self.p.check_ins_sent}",
-                       Send(template=self.j.playbook.post_onboarding_template, to="champion"))
+            self.touch(
+                f"check_in.{self.p.check_ins_sent}",
+                Send(template=self.j.playbook.post_onboarding_template, to="champion"),
+            )
         await self.perform()
         if self.p.outcome == "completed":
             self.continue_as_new(f"Check-in {self.p.check_ins_sent} sent")
@@ -152,9 +162,13 @@ class OnboardingWorkflow:
 
     def continue_as_new(self, why: str) -> None:
         workflow.logger.info("Continuing as new: %s", why)
-        workflow.continue_as_new(OnboardingInput(
-            contract=self.j.contract, playbook=self.j.playbook, progress=self.p,
-        ))
+        workflow.continue_as_new(
+            OnboardingInput(
+                contract=self.j.contract,
+                playbook=self.j.playbook,
+                progress=self.p,
+            )
+        )
 
     # ---- timers, phases, completion ------------------------------------------------------
 
@@ -190,8 +204,12 @@ class OnboardingWorkflow:
         self.p.outcome = "completed"
         self.p.completed_at = now
         self.react("success", self.j.playbook.reactions.success)
-        self.record("completed", "onboarding_complete", "engine",
-                    detail=f"time to first value: {self.j.days_to_first_value()} days")
+        self.record(
+            "completed",
+            "onboarding_complete",
+            "engine",
+            detail=f"time to first value: {self.j.days_to_first_value()} days",
+        )
 
     # ---- effects: queued by handlers, performed by the main loop ---------------------------
 
@@ -199,12 +217,21 @@ class OnboardingWorkflow:
         self.p.seq += 1
         return f"{workflow.info().workflow_id}:{self.p.seq}"
 
-    def record(self, kind: effects.TimelineKind, name: str, actor: str, to: str | None = None,
-               detail: str = "") -> None:
-        self.effects.append(TimelineEntry(
-            key=self.next_key(), account_id=self.j.contract.account_id, at=workflow.now(),
-            kind=kind, name=name, actor=actor, to=to, detail=detail,
-        ))
+    def record(
+        self, kind: effects.TimelineKind, name: str, actor: str, to: str | None = None, detail: str = ""
+    ) -> None:
+        self.effects.append(
+            TimelineEntry(
+                key=self.next_key(),
+                account_id=self.j.contract.account_id,
+                at=workflow.now(),
+                kind=kind,
+                name=name,
+                actor=actor,
+                to=to,
+                detail=detail,
+            )
+        )
 
     def react(self, trigger: str, sends: tuple[Send, ...], **context: Any) -> None:
         for send in sends:
@@ -224,11 +251,18 @@ class OnboardingWorkflow:
     def touch(self, touch_id: str, send: Send, to: Recipient | None = None, **context: Any) -> None:
         """Queue one email; its key makes it effectively-once, whatever retries happen."""
         wf = workflow.info().workflow_id
-        self.effects.append(EmailRequest(
-            key=f"{wf}/{touch_id}", workflow_id=wf, account_id=self.j.contract.account_id,
-            template=send.template, locale=self.j.contract.locale,
-            to=to or self.recipient(send.to), context=self.context() | context, at=workflow.now(),
-        ))
+        self.effects.append(
+            EmailRequest(
+                key=f"{wf}/{touch_id}",
+                workflow_id=wf,
+                account_id=self.j.contract.account_id,
+                template=send.template,
+                locale=self.j.contract.locale,
+                to=to or self.recipient(send.to),
+                context=self.context() | context,
+                at=workflow.now(),
+            )
+        )
 
     def context(self) -> dict[str, Any]:
         j, team = self.j, self.p.team
@@ -259,17 +293,38 @@ class OnboardingWorkflow:
             return
         now = workflow.now()
         assignee = self.j.assignee(esc)
-        self.p.escalations.append(Escalation(
-            id=esc_id, rule=rule, reason=esc.reason, to=esc.to, assignee=assignee, opened_at=now,
-        ))
+        self.p.escalations.append(
+            Escalation(
+                id=esc_id,
+                rule=rule,
+                reason=esc.reason,
+                to=esc.to,
+                assignee=assignee,
+                opened_at=now,
+            )
+        )
         wf = workflow.info().workflow_id
-        self.effects.append(EscalationRequest(
-            key=f"{wf}/{esc_id}", workflow_id=wf, account_id=self.j.contract.account_id, rule=rule,
-            reason=esc.reason, to=esc.to, assignee=assignee, opened_at=now,
-        ))
+        self.effects.append(
+            EscalationRequest(
+                key=f"{wf}/{esc_id}",
+                workflow_id=wf,
+                account_id=self.j.contract.account_id,
+                rule=rule,
+                reason=esc.reason,
+                to=esc.to,
+                assignee=assignee,
+                opened_at=now,
+            )
+        )
         days_stalled = self.j.inactive_for(now).days
-        self.touch(f"{esc_id}.notify", Send(template="escalation", to=esc.to),
-                   reason=esc.reason, rule=rule, days_stalled=days_stalled, **context)
+        self.touch(
+            f"{esc_id}.notify",
+            Send(template="escalation", to=esc.to),
+            reason=esc.reason,
+            rule=rule,
+            days_stalled=days_stalled,
+            **context,
+        )
 
     async def perform(self) -> None:
         """Carry out queued effects in order; timeline entries travel in batches."""
@@ -296,13 +351,22 @@ class OnboardingWorkflow:
                 raise
             # A permanent refusal (bad address, rejected content): a person must fix it.
             touch = email.key.split("/", 1)[1]
-            self.escalate(f"email_failed.{touch}", "email_failed", Escalate(
-                to="csm", reason=f"Email '{email.template}' to the {email.to.role} was refused: {cause.message}",
-            ))
+            self.escalate(
+                f"email_failed.{touch}",
+                "email_failed",
+                Escalate(
+                    to="csm",
+                    reason=f"Email '{email.template}' to the {email.to.role} was refused: {cause.message}",
+                ),
+            )
 
     async def activity(self, name: str, arg: Any, summary: str) -> None:
         await workflow.execute_activity(
-            name, arg, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY, summary=summary[:200],
+            name,
+            arg,
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=RETRY,
+            summary=summary[:200],
         )
 
     async def wait_for_change(self, seen: int, wake: datetime | None) -> None:
@@ -372,10 +436,8 @@ class OnboardingWorkflow:
 
     @workflow.signal
     def product_event(self, event: ProductEvent) -> None:
-        if event.id:
-            if event.id in self.p.seen_events:
-                return
-            self.p.seen_events = [*self.p.seen_events[-499:], event.id]
+        if not self.first_time(event.id):
+            return
         now = workflow.now()
         self.changes += 1
         detail = event.action or ""
@@ -404,6 +466,34 @@ class OnboardingWorkflow:
             if len(self.p.tickets) >= window.tickets and flags.support_load:
                 self.escalate(f"red_flag.support_load.{self.p.seq}", "support_load", flags.support_load)
                 self.p.tickets = []
+
+    @workflow.signal
+    def email_feedback(self, feedback: EmailFeedback) -> None:
+        """Opens and clicks count as activity; a hard bounce or spam report needs a person."""
+        if not self.first_time(feedback.id):
+            return
+        now = workflow.now()
+        self.changes += 1
+        self.record("event", f"email_{feedback.kind}", "provider", to=feedback.role, detail=feedback.template or "")
+        if self.p.outcome != "active":
+            return
+        if feedback.kind in ("open", "click"):
+            self.p.last_activity_at = now
+        elif feedback.kind in ("bounce", "spam_report"):
+            who = feedback.role or "a recipient"
+            what = "bounced" if feedback.kind == "bounce" else "was reported as spam"
+            self.escalate(f"email_{feedback.kind}.{self.p.seq}", f"email_{feedback.kind}", Escalate(
+                to="csm", reason=f"Email to {who} {what}: check the address and reach out another way",
+            ))
+
+    def first_time(self, delivery_id: str | None) -> bool:
+        """Deduplicate redelivered signals by their delivery id (the last 500 are remembered)."""
+        if delivery_id is None:
+            return True
+        if delivery_id in self.p.seen_events:
+            return False
+        self.p.seen_events = [*self.p.seen_events[-499:], delivery_id]
+        return True
 
     def learn(self, fact: str, now: datetime) -> None:
         self.p.facts.setdefault(fact, now)
@@ -503,9 +593,14 @@ class OnboardingWorkflow:
         assert step
         self.p.invites_sent += 1
         colleague = Recipient(role="colleague", name=action.name, email=action.email)
-        self.touch(f"invite.{self.p.invites_sent}", Send(template="colleague_invitation", to="colleague"),
-                   to=colleague, step_title=step.title, inviter_name=self.j.contract.contact("champion").name,
-                   invitee_role=action.role)
+        self.touch(
+            f"invite.{self.p.invites_sent}",
+            Send(template="colleague_invitation", to="colleague"),
+            to=colleague,
+            step_title=step.title,
+            inviter_name=self.j.contract.contact("champion").name,
+            invitee_role=action.role,
+        )
         return self.acted("invite", action.by, f"{action.step} ({action.role})", progress=False)
 
     @invite.validator
@@ -549,8 +644,12 @@ class OnboardingWorkflow:
     @workflow.update
     async def reassign(self, action: Reassign) -> Status:
         staff = await workflow.execute_activity(
-            effects.FIND_STAFF, action.owner, result_type=StaffMember,
-            start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY, summary=f"Find {action.owner}",
+            effects.FIND_STAFF,
+            action.owner,
+            result_type=StaffMember,
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=RETRY,
+            summary=f"Find {action.owner}",
         )
         assert self.p.team
         self.p.team = self.p.team.model_copy(update={"csm": staff})
@@ -588,10 +687,15 @@ class OnboardingWorkflow:
         esc = next(e for e in self.p.escalations if e.id == action.escalation)
         esc.resolved_at = workflow.now()
         wf = workflow.info().workflow_id
-        self.effects.append(ResolveRequest(
-            key=f"{wf}/{esc.id}", account_id=self.j.contract.account_id, by=action.by, note=action.note,
-            at=esc.resolved_at,
-        ))
+        self.effects.append(
+            ResolveRequest(
+                key=f"{wf}/{esc.id}",
+                account_id=self.j.contract.account_id,
+                by=action.by,
+                note=action.note,
+                at=esc.resolved_at,
+            )
+        )
         return self.acted("resolve_escalation", action.by, f"{esc.id}: {action.note}", progress=False)
 
     @resolve_escalation.validator
@@ -599,4 +703,3 @@ class OnboardingWorkflow:
         open_ = [e.id for e in self.j.open_escalations()]
         if action.escalation not in open_:
             raise ValueError(f"no open escalation {action.escalation!r}; open: {', '.join(open_) or 'none'}")
-

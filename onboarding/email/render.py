@@ -17,9 +17,14 @@ import jinja2
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent.parent / "templates"
 FALLBACK_LOCALE = "en"
 PARTS = ("subject", "txt", "html")
-INTERNAL = frozenset({
-    "sales_handover_reminder", "personal_welcome_reminder", "escalation", "handover_to_ongoing_csm",
-})
+INTERNAL = frozenset(
+    {
+        "sales_handover_reminder",
+        "personal_welcome_reminder",
+        "escalation",
+        "handover_to_ongoing_csm",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -37,8 +42,12 @@ def _date(value: str | datetime) -> str:
 @lru_cache(maxsize=2)
 def _env(autoescape: bool) -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATE_DIR), autoescape=autoescape,
-        undefined=jinja2.StrictUndefined, keep_trailing_newline=False, trim_blocks=True, lstrip_blocks=True,
+        loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
+        autoescape=autoescape,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
     )
     env.filters["date"] = _date
     return env

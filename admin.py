@@ -1,0 +1,15 @@
+"""`python admin.py ...`: what CSMs and ops do. `python admin.py --help` lists every command."""
+
+from __future__ import annotations
+
+import typer
+
+from cli import database, playbooks
+
+app = typer.Typer(help="Customer onboarding: act on onboardings, inspect them, and run the engine's tools.",
+                  no_args_is_help=True)
+app.add_typer(playbooks.app, name="playbook")
+app.add_typer(database.app, name="db")
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,34 @@
+"""`admin.py playbook validate [FILE]`: the same checks the engine runs when it loads a playbook."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from cli.common import fail
+from onboarding import playbook
+from onboarding.email.render import available
+
+app = typer.Typer(help="Check the playbooks CS ops edit.", no_args_is_help=True)
+
+
+@app.command()
+def validate(
+    files: list[Path] = typer.Argument(None, help="Playbook YAML files; default: every file in playbooks/"),  # noqa: B008
+) -> None:
+    """Validate playbooks: unknown keys, bad durations, missing steps or templates, phases that never end.
+
+    Example: python admin.py playbook validate playbooks/smb.yaml
+    """
+    paths = files or sorted(playbook.PLAYBOOK_DIR.glob("*.yaml"))
+    errors = []
+    for path in paths:
+        try:
+            pb = playbook.load(path, available())
+        except playbook.PlaybookError as e:
+            errors.append(str(e))
+            continue
+        typer.echo(f"{path}: ok ({pb.title}, {len(pb.phases)} phases, {sum(1 for _ in pb.all_timers())} timers)")
+    if errors:
+        fail("\n".join(errors), code=2)
