@@ -23,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from onboarding.models import (
         VENDOR_ROLES,
         Cancel,
+        EmailFeedback,
         HumanTouch,
         Invite,
         KickoffDone,
