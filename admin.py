@@ -6,8 +6,9 @@ import typer
 
 from cli import database, playbooks
 
-app = typer.Typer(help="Customer onboarding: act on onboardings, inspect them, and run the engine's tools.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Customer onboarding: act on onboardings, inspect them, and run the engine's tools.", no_args_is_help=True
+)
 app.add_typer(playbooks.app, name="playbook")
 app.add_typer(database.app, name="db")
 

@@ -7,8 +7,17 @@ from sqlalchemy import inspect
 
 from onboarding.db import engine, upgrade
 
-TABLES = {"account", "onboarding", "timelineevent", "humantask", "staff", "outboxemail", "suppression",
-          "webhookevent", "alembic_version"}
+TABLES = {
+    "account",
+    "onboarding",
+    "timelineevent",
+    "humantask",
+    "staff",
+    "outboxemail",
+    "suppression",
+    "webhookevent",
+    "alembic_version",
+}
 
 
 @pytest.mark.postgres

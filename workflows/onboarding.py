@@ -483,9 +483,14 @@ class OnboardingWorkflow:
         elif feedback.kind in ("bounce", "spam_report"):
             who = feedback.role or "a recipient"
             what = "bounced" if feedback.kind == "bounce" else "was reported as spam"
-            self.escalate(f"email_{feedback.kind}.{self.p.seq}", f"email_{feedback.kind}", Escalate(
-                to="csm", reason=f"Email to {who} {what}: check the address and reach out another way",
-            ))
+            self.escalate(
+                f"email_{feedback.kind}.{self.p.seq}",
+                f"email_{feedback.kind}",
+                Escalate(
+                    to="csm",
+                    reason=f"Email to {who} {what}: check the address and reach out another way",
+                ),
+            )
 
     def first_time(self, delivery_id: str | None) -> bool:
         """Deduplicate redelivered signals by their delivery id (the last 500 are remembered)."""

