@@ -7,15 +7,15 @@ from temporalio.exceptions import ApplicationError
 
 from onboarding import staff
 from onboarding.config import Settings
-from onboarding.effects import AssignRequest
-from onboarding.models import StaffMember, Team
+from onboarding.effects import Assignment, AssignRequest
+from onboarding.models import StaffMember
 
 
 @activity.defn
-def assign_team(request: AssignRequest) -> Team:
+def assign_team(request: AssignRequest) -> Assignment:
     roster = staff.load(Settings.from_env().staff_file)
     try:
-        return roster.team_for(request.segment, request.account_id)
+        return Assignment(team=roster.team_for(request.segment, request.account_id))
     except ValueError as e:
         raise ApplicationError(str(e), type="NoStaff", non_retryable=True) from None
 

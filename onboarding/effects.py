@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from onboarding.models import Segment
+from onboarding.models import Segment, Team
 
 SEND_EMAIL = "send_email"
 RECORD_TIMELINE = "record_timeline"
@@ -95,3 +95,10 @@ class AssignRequest(BaseModel):
     acv: Decimal
     employees: int
     signed_at: datetime
+
+
+class Assignment(BaseModel):
+    """The team for a new onboarding; `over_capacity` says why a CS manager must look, if they must."""
+
+    team: Team
+    over_capacity: str | None = None

@@ -22,12 +22,12 @@ from onboarding.models import EVENT_NAMES, HumanTouchKind, Role, Segment, proble
 
 PLAYBOOK_DIR = Path(__file__).resolve().parent.parent / "playbooks"
 
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(m|h|d|w)$")
-_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|m|h|d|w)$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
 def parse_duration(value: Any) -> Any:
-    """'90m', '24h', '3d', '2w' -> timedelta; anything else is left to pydantic (ISO 8601, seconds)."""
+    """'30s', '90m', '24h', '3d', '2w' -> timedelta; anything else is left to pydantic (ISO 8601, seconds)."""
     if isinstance(value, str) and not value.startswith("P"):
         match = _DURATION.match(value.strip())
         if not match:
@@ -72,7 +72,7 @@ class Timer(Offset):
     """
 
     id: Id
-    every: Duration | None = Field(None, ge=timedelta(hours=1))
+    every: Duration | None = Field(None, ge=timedelta(seconds=1))
     times: int | None = Field(None, ge=1, description="with every: how many in all")
     unless: tuple[str, ...] = ()
     send: Send | None = None

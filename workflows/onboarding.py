@@ -37,7 +37,6 @@ with workflow.unsafe.imports_passed_through():
         Status,
         StepAction,
         SuccessCriteriaMet,
-        Team,
     )
     from onboarding.playbook import Escalate, Send
     from workflows import attributes
@@ -86,7 +85,7 @@ class OnboardingWorkflow:
     async def contract_signed(self) -> None:
         """Assign the team, welcome the customer and note what the hand-over form already covers."""
         contract = self.j.contract
-        self.p.team = await workflow.execute_activity(
+        assignment = await workflow.execute_activity(
             effects.ASSIGN_TEAM,
             effects.AssignRequest(
                 workflow_id=workflow.info().workflow_id,
@@ -98,11 +97,14 @@ class OnboardingWorkflow:
                 employees=contract.employees,
                 signed_at=self.j.signed_at,
             ),
-            result_type=Team,
+            result_type=effects.Assignment,
             start_to_close_timeout=ACTIVITY_TIMEOUT,
             retry_policy=RETRY,
             summary=f"Assign a {self.j.playbook.segment} team",
         )
+        self.p.team = assignment.team
+        if assignment.over_capacity:
+            self.escalate("capacity", "capacity", Escalate(to="cs_manager", reason=assignment.over_capacity))
         if contract.handover.complete:
             self.p.facts["touch:sales_handover"] = self.j.signed_at
         self.record("phase", self.j.phase.id, "engine", detail=f"{self.j.phase.title} begins")
