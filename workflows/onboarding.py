@@ -509,11 +509,14 @@ class OnboardingWorkflow:
     # ---- CSM actions (updates, each with a validator) --------------------------------------
 
     def acted(self, action: str, by: str, detail: str = "", progress: bool = True) -> Status:
+        """Record the action and apply its consequences, so the reply shows where things now stand."""
         now = workflow.now()
         self.changes += 1
         if progress:
             self.p.last_activity_at = now
         self.record("action", action, by, detail=detail)
+        if self.p.outcome == "active" and not self.j.paused:
+            self.advance_phases()
         return self.status()
 
     def must_be_active(self) -> None:
