@@ -1,70 +1,136 @@
-"""Send one email, effectively once: the outbox row with the touch's key is the proof of sending."""
+"""Send one email, effectively once: the outbox row with the touch's key is the proof of sending.
+
+Each attempt: render and store the row (first attempt only), skip suppressed addresses,
+claim the row ('sending', committed), hand the email to the backend, record the outcome.
+What a retry does depends on what the row says:
+- 'sent' / 'suppressed': done, nothing is sent again.
+- 'sending' with SendGrid: an earlier attempt may have handed the email over and lost the
+  answer. Sending again could deliver it twice, so the attempt waits instead: the Event
+  Webhook's first event carrying the key ('processed', 'delivered', ...) marks the row sent.
+  If no event comes within EMAIL_CONFIRM_WINDOW, a person is asked to check (non-retryable),
+  rather than risk a second copy in the customer's inbox.
+- 'failed' / 'unconfirmed': the same non-retryable error again.
+Refusals (400, 401, 403, 413) are non-retryable: the workflow escalates to the CSM. Rate
+limits wait for X-RateLimit-Reset; outages, connection errors and timeouts retry with backoff.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import timedelta
 
-from sqlmodel import Session, select
+import jinja2
+from sqlmodel import Session
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from onboarding.config import Settings
-from onboarding.db import OutboxEmail, TimelineEvent, engine
+from onboarding.db import OutboxEmail, engine
 from onboarding.effects import EmailRequest
-from onboarding.email import outbox
-from onboarding.email.render import Rendered, render
+from onboarding.email import compose, outbox, suppressions
+from onboarding.email.backends import Backend, Misconfigured, Refused, TryLater, Unconfirmed, backend_for
+from onboarding.email.render import Rendered, is_transactional, render
+
+CONFIRMATION_POLL = timedelta(seconds=30)
+FIX_AND_RETRY = timedelta(minutes=5)  # a setting or a template only ops can fix: keep trying, slowly
 
 
 @activity.defn
 def send_email(request: EmailRequest) -> str:
-    """Render, store, deliver; a retry that finds the key already sent returns its message id."""
+    """Render, store, deliver; returns the provider's message id ('' when suppressed)."""
     settings = Settings.from_env()
+    try:
+        backend = backend_for(settings)
+    except Misconfigured as e:
+        activity.logger.error("email backend misconfigured: %s", e)
+        raise ApplicationError(str(e), type="EmailMisconfigured", next_retry_delay=FIX_AND_RETRY) from None
     with Session(engine(settings.database_url)) as db:
-        row = db.exec(select(OutboxEmail).where(OutboxEmail.key == request.key)).first()
-        if row and row.status == "sent":
+        row = outbox.find(db, request.key) or outbox.record(db, _new_row(request, settings, backend))
+        if row.status == "sent":
             return row.provider_message_id or ""
-        if row is None:
-            context = {
-                **request.context,
-                "recipient_name": request.to.name,
-                "run_url": settings.run_url(request.workflow_id),
-            }
-            mail = render(request.template, request.locale, context)
-            row = OutboxEmail(
-                key=request.key,
-                account_id=request.account_id,
-                workflow_id=request.workflow_id,
-                template=request.template,
-                to_role=request.to.role,
-                to_email=request.to.email,
-                subject=mail.subject,
-                text=mail.text,
-                html=mail.html,
-                backend=settings.email_backend,
-                created_at=request.at,
-            )
-            db.add(row)
-            db.commit()
-        path = outbox.write_eml(
-            settings.outbox_dir,
-            row.key,
-            settings.email_from,
-            request.to.name,
-            row.to_email,
-            Rendered(row.subject, row.text, row.html),
-        )
-        row.status, row.sent_at, row.provider_message_id = "sent", datetime.now(UTC), path.name
-        db.add(row)
-        db.add(
-            TimelineEvent(
-                key=f"{request.key}#sent",
-                account_id=request.account_id,
-                at=request.at,
-                kind="email",
-                name=request.template,
-                actor="engine",
-                to=request.to.role,
-                detail=row.subject,
-            )
-        )
+        if row.status == "suppressed":
+            return ""
+        if row.status in ("failed", "unconfirmed"):
+            raise _refused(row.error or "the email was refused earlier")
+        if row.status == "sending" and not backend.resend_is_safe:
+            _await_confirmation(db, row, settings)
+        if row.status == "pending":
+            reason = suppressions.blocked(db, row.to_email, is_transactional(row.template))
+            if reason:
+                outbox.mark_suppressed(db, row, reason)
+                db.commit()
+                activity.logger.info("email %s suppressed: the address %s", row.key, reason)
+                return ""
+        started = activity.info().started_time
+        if not outbox.claim(db, row.key, started, resend=backend.resend_is_safe):
+            raise ApplicationError("another attempt is sending this email", type="EmailBusy")
+        email = compose.outgoing(request, settings, Rendered(row.subject, row.text, row.html))
+        try:
+            message_id = backend.deliver(email)
+        except Refused as e:
+            outbox.settle(db, row.key, "failed", str(e))
+            raise _refused(str(e)) from None
+        except TryLater as e:
+            outbox.settle(db, row.key, "pending", str(e))
+            raise ApplicationError(str(e), type="EmailDeferred", next_retry_delay=e.retry_after) from None
+        except Unconfirmed as e:
+            outbox.settle(db, row.key, "sending", str(e))
+            raise ApplicationError(
+                f"{e}; waiting for the provider's webhook before deciding, not sending again",
+                type="EmailUnconfirmed",
+                next_retry_delay=CONFIRMATION_POLL,
+            ) from None
+        db.refresh(row)
+        outbox.mark_sent(db, row, message_id, started)
         db.commit()
-        return path.name
+        return message_id
+
+
+def _new_row(request: EmailRequest, settings: Settings, backend: Backend) -> OutboxEmail:
+    try:
+        mail = render(request.template, request.locale, compose.context(request, settings, _namespace()))
+    except jinja2.TemplateError as e:
+        where = f"template {request.template!r} ({request.locale})"
+        activity.logger.error("cannot render %s: %s", where, e)
+        raise ApplicationError(
+            f"cannot render {where}: {e}", type="EmailTemplate", next_retry_delay=FIX_AND_RETRY
+        ) from None
+    return OutboxEmail(
+        key=request.key,
+        account_id=request.account_id,
+        workflow_id=request.workflow_id,
+        template=request.template,
+        to_role=request.to.role,
+        to_email=request.to.email,
+        subject=mail.subject,
+        text=mail.text,
+        html=mail.html,
+        backend=backend.name,
+        created_at=request.at,
+    )
+
+
+def _namespace() -> str:
+    return activity.info().namespace
+
+
+def _refused(message: str) -> ApplicationError:
+    return ApplicationError(message, type="EmailRefused", non_retryable=True)
+
+
+def _await_confirmation(db: Session, row: OutboxEmail, settings: Settings) -> None:
+    """A hand-over may have happened: wait for the webhook to confirm it, never send again."""
+    assert row.sent_at is not None
+    waited = activity.info().started_time - row.sent_at
+    if waited < settings.email_confirm_window:
+        raise ApplicationError(
+            f"waiting for SendGrid to confirm {row.template!r}: the answer to an earlier attempt was lost",
+            type="EmailUnconfirmed",
+            next_retry_delay=CONFIRMATION_POLL,
+        )
+    minutes = int(settings.email_confirm_window.total_seconds() // 60)
+    message = (
+        f"SendGrid never confirmed it (no answer, and no webhook event within {minutes} minutes), so it was "
+        f"not sent again; look for message key {row.key} in SendGrid's activity feed and resend by hand if missing"
+    )
+    outbox.settle(db, row.key, "unconfirmed", message)
+    raise _refused(message)
