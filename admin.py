@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import typer
 
-from cli import database, playbooks
+from cli import database, playbooks, records
 
 app = typer.Typer(
     help="Customer onboarding: act on onboardings, inspect them, and run the engine's tools.", no_args_is_help=True
 )
 app.add_typer(playbooks.app, name="playbook")
 app.add_typer(database.app, name="db")
+app.add_typer(records.staff_app, name="staff")
+app.command()(records.report)
 
 if __name__ == "__main__":
     app()

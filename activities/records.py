@@ -1,30 +1,73 @@
-"""Timeline rows and human tasks, each written once however often the activity runs."""
+"""Timeline rows and human tasks, each written once however often the activity runs.
+
+The Onboarding row is a projection of the timeline: each entry is applied to it in the same
+transaction that first inserts the entry, so a retried batch changes nothing twice. Two
+attempts racing on one batch collide on the unique key; the loser rolls back whole and its
+retry finds every entry already recorded.
+"""
 
 from __future__ import annotations
 
-from sqlmodel import Session, select
+from datetime import timedelta
+
+from sqlmodel import Session, col, select
 from temporalio import activity
 
 from onboarding.config import Settings
-from onboarding.db import HumanTask, TimelineEvent, engine
+from onboarding.db import HumanTask, Onboarding, TimelineEvent, engine
 from onboarding.effects import EscalationRequest, ResolveRequest, TimelineEntry
+
+RESPONSE_DUE = timedelta(hours=24)
+"""A person should act on an escalation within a day (DOMAIN.md: human touches within 24 hours)."""
 
 
 @activity.defn
 def record_timeline(entries: list[TimelineEntry]) -> int:
-    """Insert the entries not yet recorded; returns how many were new."""
+    """Insert the entries not yet recorded and apply them to the onboarding; returns how many were new."""
     with Session(engine(Settings.from_env().database_url)) as db:
         keys = [e.key for e in entries]
-        known = set(db.exec(select(TimelineEvent.key).where(TimelineEvent.key.in_(keys))).all())  # type: ignore[attr-defined]
-        new = [TimelineEvent(**e.model_dump()) for e in entries if e.key not in known]
-        db.add_all(new)
+        known = set(db.exec(select(TimelineEvent.key).where(col(TimelineEvent.key).in_(keys))).all())
+        new = [e for e in entries if e.key not in known]
+        db.add_all(TimelineEvent(**e.model_dump()) for e in new)
+        for entry in new:
+            onboarding = _onboarding(db, entry.account_id)
+            if onboarding is not None:
+                apply(onboarding, entry)
+                db.add(onboarding)
         db.commit()
         return len(new)
 
 
+def _onboarding(db: Session, account_id: str) -> Onboarding | None:
+    return db.exec(
+        select(Onboarding).where(Onboarding.account_id == account_id).order_by(col(Onboarding.signed_at).desc())
+    ).first()
+
+
+def apply(onboarding: Onboarding, entry: TimelineEntry) -> None:
+    """What one timeline entry changes in the onboarding's current state."""
+    if entry.kind == "phase":
+        onboarding.phase = entry.name
+    elif entry.kind == "health":
+        onboarding.health = entry.name
+    elif entry.kind == "paused" and onboarding.status == "active":
+        onboarding.status = "paused"
+    elif entry.kind == "resumed" and onboarding.status == "paused":
+        onboarding.status = "active"
+    elif entry.kind == "completed" and onboarding.completed_at is None:
+        onboarding.status = "completed"
+        onboarding.completed_at = onboarding.first_value_at = entry.at
+    elif entry.kind == "cancelled":
+        onboarding.status = "cancelled"
+        onboarding.cancelled_at, onboarding.cancel_reason = entry.at, entry.name
+    elif entry.kind == "action" and entry.name == "reassign":
+        onboarding.owner = entry.detail
+    onboarding.updated_at = max(onboarding.updated_at, entry.at)
+
+
 @activity.defn
 def open_escalation(request: EscalationRequest) -> None:
-    """A human task for the assignee, and its line in the timeline."""
+    """A human task for the assignee, due within a day, and its line in the timeline."""
     with Session(engine(Settings.from_env().database_url)) as db:
         if db.exec(select(HumanTask).where(HumanTask.key == request.key)).first():
             return
@@ -38,6 +81,7 @@ def open_escalation(request: EscalationRequest) -> None:
                 to_role=request.to,
                 assignee=request.assignee,
                 opened_at=request.opened_at,
+                due_at=request.opened_at + RESPONSE_DUE,
             )
         )
         db.add(
@@ -57,6 +101,7 @@ def open_escalation(request: EscalationRequest) -> None:
 
 @activity.defn
 def resolve_escalation(request: ResolveRequest) -> None:
+    """Close the human task; the workflow records the resolution in the timeline as a CSM action."""
     with Session(engine(Settings.from_env().database_url)) as db:
         task = db.exec(select(HumanTask).where(HumanTask.key == request.key)).first()
         if task is None or task.status == "resolved":

@@ -41,6 +41,8 @@ class Onboarding(SQLModel, table=True):
     health: str = Field(default="green", max_length=10)
     owner: str = Field(index=True, max_length=64)
     specialist: str | None = Field(default=None, index=True, max_length=64)
+    manager: str | None = Field(default=None, index=True, max_length=64)
+    over_capacity: str | None = Field(default=None, description="why the team was assigned beyond capacity")
     signed_at: datetime
     first_value_at: datetime | None = None
     completed_at: datetime | None = None

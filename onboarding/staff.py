@@ -1,55 +1,110 @@
-"""The staff roster: who can own which onboardings (staff.yaml, or STAFF_FILE)."""
+"""The staff roster: who works on onboardings, in which segments, and how many at once.
+
+The Staff table is the roster the engine assigns from. A YAML file (staff.yaml, or STAFF_FILE)
+writes it in bulk (`python admin.py staff import`), and fills an empty table the first time
+the engine needs someone, so a fresh laptop setup works without an extra step. Load is the
+number of active (or paused) onboardings a person is on, as owner, specialist or manager.
+"""
 
 from __future__ import annotations
 
-import zlib
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from sqlalchemy import func
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, select
 
-from onboarding.models import Segment, StaffMember, Team, problems
+from onboarding.db import Onboarding, Staff
+from onboarding.models import Segment, StaffMember, problems
 
 StaffRole = Literal["csm", "implementation_specialist", "cs_manager"]
+STAFF_ROLES: tuple[StaffRole, ...] = StaffRole.__args__  # type: ignore[attr-defined]
+OPEN_STATUSES = ("active", "paused")
 
 
 class Person(StaffMember):
-    model_config = ConfigDict(extra="forbid")
+    """One person on the CS team, as CS ops write them; the capacity is theirs alone."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     role: StaffRole
     segments: list[Segment] = Field(min_length=1)
-    capacity: int = Field(ge=1, le=200)
+    capacity: int = Field(ge=1, le=200, description="active onboardings at once (DOMAIN.md: 8-15, 40-80)")
+    active: bool = True
 
     def member(self) -> StaffMember:
         return StaffMember(id=self.id, name=self.name, email=self.email)
+
+    def row(self) -> Staff:
+        return Staff(**self.model_dump())
 
 
 class Roster(BaseModel):
     model_config = ConfigDict(extra="forbid")
     people: list[Person] = Field(min_length=1)
 
-    def find(self, staff_id: str) -> Person | None:
-        return next((p for p in self.people if p.id == staff_id), None)
+    @model_validator(mode="after")
+    def _unique_ids(self) -> Roster:
+        ids = [p.id for p in self.people]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"people: each id must appear once; repeated: {', '.join(dupes)}")
+        return self
 
-    def pick(self, role: StaffRole, segment: Segment, account_id: str) -> Person | None:
-        """Spread accounts over the people who fit, the same way every time for one account."""
-        fit = [p for p in self.people if p.role == role and segment in p.segments]
-        return fit[zlib.crc32(account_id.encode()) % len(fit)] if fit else None
 
-    def team_for(self, segment: Segment, account_id: str) -> Team:
-        csm, manager = self.pick("csm", segment, account_id), self.pick("cs_manager", segment, account_id)
-        if not (csm and manager):
-            raise ValueError(f"staff roster: nobody can own a {segment} onboarding (need a csm and a cs_manager)")
-        specialist = self.pick("implementation_specialist", segment, account_id) if segment != "smb" else None
-        return Team(
-            csm=csm.member(),
-            cs_manager=manager.member(),
-            implementation_specialist=specialist.member() if specialist else None,
-        )
+class RosterError(ValueError):
+    """A roster that cannot be used; the message names the file and each field at fault."""
 
 
 def load(path: Path) -> Roster:
+    """Read and validate a roster file; every problem is reported as `file: field: problem`."""
     try:
-        return Roster.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise RosterError(f"{path}: cannot read: {e.strerror}") from None
+    except yaml.YAMLError as e:
+        raise RosterError(f"{path}: not valid YAML: {e}") from None
+    try:
+        return Roster.model_validate(data)
     except ValidationError as e:
-        raise ValueError("\n".join(f"{path}: {line}" for line in problems(e))) from None
+        raise RosterError("\n".join(f"{path}: {line}" for line in problems(e))) from None
+
+
+def person(row: Staff) -> Person:
+    return Person.model_validate(row.model_dump())
+
+
+def save(db: Session, people: Iterable[Person]) -> None:
+    """Add new people and change existing ones (by id), in the caller's transaction."""
+    for p in people:
+        db.merge(p.row())
+
+
+def seed_if_empty(db: Session, roster_file: Path) -> None:
+    """Fill an empty Staff table from the roster file; concurrent callers insert each person once."""
+    if db.exec(select(func.count()).select_from(Staff)).one():
+        return
+    rows = [p.model_dump() for p in load(roster_file).people]
+    insert = postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert
+    db.execute(insert(Staff).values(rows).on_conflict_do_nothing(index_elements=["id"]))
+    db.commit()
+
+
+def loads(db: Session, staff_ids: Iterable[str] | None = None) -> dict[str, int]:
+    """Active and paused onboardings per person, counting every seat they hold on them."""
+    counts: dict[str, int] = {}
+    for column in (Onboarding.owner, Onboarding.specialist, Onboarding.manager):
+        query = select(column, func.count()).where(col(Onboarding.status).in_(OPEN_STATUSES)).group_by(column)
+        if staff_ids is not None:
+            query = query.where(col(column).in_(list(staff_ids)))
+        for staff_id, n in db.exec(query).all():
+            if staff_id is not None:
+                counts[staff_id] = counts.get(staff_id, 0) + n
+    return counts
+
+
+def everyone(db: Session) -> list[Staff]:
+    return list(db.exec(select(Staff).order_by(Staff.role, Staff.id)).all())
