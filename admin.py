@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from cli import database, playbooks, records
+from cli import actions, database, playbooks, records, views
+from cli.shutdown import exit_after
 
 app = typer.Typer(
     help="Customer onboarding: act on onboardings, inspect them, and run the engine's tools.", no_args_is_help=True
@@ -13,6 +14,8 @@ app.add_typer(playbooks.app, name="playbook")
 app.add_typer(database.app, name="db")
 app.add_typer(records.staff_app, name="staff")
 app.command()(records.report)
+app.add_typer(actions.app)
+app.add_typer(views.app)
 
 if __name__ == "__main__":
-    app()
+    exit_after(app)

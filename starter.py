@@ -1,5 +1,7 @@
 """`python starter.py CONTRACT.json` (or `-` for standard input): a signed contract starts its onboarding.
 
+`python starter.py serve` runs the same over HTTP for the CRM and the product (intake/app.py).
+
 The contract is validated at the edge, the segment picked (or taken from the contract), the
 segment's playbook snapshotted into the workflow input, and one workflow started with id
 `onboarding-<account_id>`. A second start for the same account is refused.
@@ -7,8 +9,10 @@ segment's playbook snapshotted into the workflow input, and one workflow started
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
+import os
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,6 +27,7 @@ from temporalio.common import (
 )
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
+from cli.shutdown import exit_after
 from connection import connect, namespace
 from onboarding import playbook
 from onboarding.config import TASK_QUEUE, Settings
@@ -103,18 +108,61 @@ def read_source(arg: str) -> str:
         raise ContractError(f"{arg}: cannot read: {e.strerror}") from None
 
 
-async def main(argv: list[str]) -> int:
-    if len(argv) != 1 or argv[0] in ("-h", "--help"):
-        print("usage: python starter.py CONTRACT.json   (or - for standard input)", file=sys.stderr)
-        return 2
+def load_playbook(path: Path, contract: Contract) -> Playbook:
+    """A playbook file instead of the segment's own (a trial edit, a compressed demo), for one start."""
     try:
-        contract = parse_contract(read_source(argv[0]))
+        plan = playbook.load(path, available())
+    except playbook.PlaybookError as e:
+        raise ContractError(str(e)) from None
+    if plan.segment != contract.picked_segment():
+        raise ContractError(
+            f"{path}: a playbook for {plan.segment}, but the contract's segment is {contract.picked_segment()}"
+        )
+    return plan
+
+
+async def serve(argv: list[str]) -> int:
+    """`python starter.py serve`: the HTTP intake for the CRM and the product (intake/app.py)."""
+    import uvicorn
+
+    from intake.app import IntakeConfigError, create_app  # imported here: intake.app imports this module
+
+    parser = argparse.ArgumentParser(
+        prog="python starter.py serve",
+        description="The HTTP intake: the CRM's contract-signed webhook and product events, signed with"
+        " INTAKE_SECRET (see intake/signing.py). OpenAPI schema at /openapi.json, docs at /docs.",
+    )
+    parser.add_argument("--host", default=os.environ.get("INTAKE_HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("INTAKE_PORT", "8000")))
+    args = parser.parse_args(argv)
+    try:
+        app = create_app()
+    except IntakeConfigError as e:
+        print(f"cannot serve: {e}", file=sys.stderr)
+        return 2
+    await uvicorn.Server(uvicorn.Config(app, host=args.host, port=args.port, log_level="info")).serve()
+    return 0
+
+
+async def main(argv: list[str]) -> int:
+    if argv[:1] == ["serve"]:
+        return await serve(argv[1:])
+    parser = argparse.ArgumentParser(
+        prog="python starter.py",
+        description="A signed contract starts its onboarding. `python starter.py serve` runs the HTTP intake.",
+    )
+    parser.add_argument("contract", metavar="CONTRACT.json", help="the signed contract, or - for standard input")
+    parser.add_argument("--playbook", type=Path, help="run this playbook file instead of the segment's own")
+    args = parser.parse_args(argv)
+    try:
+        contract = parse_contract(read_source(args.contract))
+        plan = load_playbook(args.playbook, contract) if args.playbook else None
     except ContractError as e:
         print(f"contract refused:\n{e}", file=sys.stderr)
         return 2
     client = await connect()
     try:
-        handle = await start(client, contract)
+        handle = await start(client, contract, plan)
     except AlreadyOnboarding as e:
         print(f"{contract.account_id}: {e}", file=sys.stderr)
         return 1
@@ -124,4 +172,4 @@ async def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(asyncio.run(main(sys.argv[1:])))
+    exit_after(lambda: asyncio.run(main(sys.argv[1:])))

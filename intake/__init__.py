@@ -1,0 +1,1 @@
+"""HTTP intake: the CRM's contract-signed webhook and product events, signed with a shared secret."""
