@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from cli import actions, database, playbooks, records, views
+from cli import email as email_cli
 from cli.shutdown import exit_after
 
 app = typer.Typer(
@@ -16,6 +17,7 @@ app.add_typer(records.staff_app, name="staff")
 app.command()(records.report)
 app.add_typer(actions.app)
 app.add_typer(views.app)
+app.add_typer(email_cli.app)
 
 if __name__ == "__main__":
     exit_after(app)

@@ -132,5 +132,6 @@ def _await_confirmation(db: Session, row: OutboxEmail, settings: Settings) -> No
         f"SendGrid never confirmed it (no answer, and no webhook event within {minutes} minutes), so it was "
         f"not sent again; look for message key {row.key} in SendGrid's activity feed and resend by hand if missing"
     )
-    outbox.settle(db, row.key, "unconfirmed", message)
+    if not outbox.settle(db, row.key, "unconfirmed", message):
+        raise ApplicationError("the provider confirmed it just now", type="EmailUnconfirmed")
     raise _refused(message)

@@ -54,12 +54,15 @@ def claim(db: Session, key: str, at: datetime, resend: bool) -> bool:
     return bool(result.rowcount == 1)
 
 
-def settle(db: Session, key: str, status: str, error: str) -> None:
-    row = find(db, key)
-    assert row is not None
-    row.status, row.error = status, error
-    db.add(row)
+def settle(db: Session, key: str, status: str, error: str) -> bool:
+    """Record how a hand-over ended, unless the webhook already proved it was sent (then False)."""
+    result = db.exec(
+        update(OutboxEmail)
+        .where(col(OutboxEmail.key) == key, col(OutboxEmail.status) == "sending")
+        .values(status=status, error=error)
+    )
     db.commit()
+    return bool(result.rowcount == 1)
 
 
 def mark_sent(db: Session, row: OutboxEmail, message_id: str, at: datetime) -> None:

@@ -38,6 +38,8 @@ INTERNAL = frozenset(
 TRANSACTIONAL = INTERNAL | {"colleague_invitation"}
 
 _INLINER = css_inline.CSSInliner(load_remote_stylesheets=False)
+# Babel's "long" dates, except Russian's, which end in "г." and clash with a sentence's full stop.
+_DATE_FORMATS = {"ru": "d MMMM y"}
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,8 @@ def _locale(ctx: Any) -> str:
 @jinja2.pass_context
 def _date(ctx: Any, value: str | datetime) -> str:
     at = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return format_date(at.date(), "long", locale=_locale(ctx))
+    locale = _locale(ctx)
+    return format_date(at.date(), _DATE_FORMATS.get(locale, "long"), locale=locale)
 
 
 @jinja2.pass_context

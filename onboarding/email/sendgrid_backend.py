@@ -103,7 +103,7 @@ def classify(status: int, body: bytes | str | None, headers: Any, now: float | N
     if status >= 500:
         return TryLater(f"SendGrid is unavailable (HTTP {status}): {details}")
     why = _WHY.get(status, "The request was not valid for SendGrid.")
-    return Refused(f"SendGrid refused it (HTTP {status}): {details}. {why}")
+    return Refused(f"SendGrid refused it (HTTP {status}): {details.rstrip('.')}. {why}")
 
 
 class SendGridBackend:
