@@ -21,6 +21,7 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from temporalio.client import Client
@@ -67,7 +68,10 @@ async def sendgrid_events(request: Request) -> Response:
 
 def _apply(url: str, events: list[dict[str, Any]]) -> list[webhook.Signal]:
     with Session(engine(url)) as db:
-        return webhook.apply(db, events, datetime.now(UTC))
+        try:
+            return webhook.apply(db, events, datetime.now(UTC))
+        except IntegrityError:  # the same events, delivered twice at once: the other delivery applies them
+            raise HTTPException(503, "these events are being applied by another delivery; deliver again") from None
 
 
 def _forget(url: str, event_ids: list[str]) -> None:

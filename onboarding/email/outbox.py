@@ -5,7 +5,8 @@
                        -> failed        it refused it (Refused)
                        -> unconfirmed   no answer, and no webhook event within the window
     pending -> suppressed               the address unsubscribed, bounced or reported spam
-    sending | unconfirmed -> sent       a webhook event proves the provider took it
+    pending | sending | unconfirmed
+                       -> sent          a webhook event proves the provider took it
 
 A row is claimed ('sending') in its own commit before the backend is called, so a retry
 knows a hand-over may already have happened. `sent_at` is when the hand-over started
@@ -21,7 +22,7 @@ from sqlmodel import Session, col, select, update
 
 from onboarding.db import OutboxEmail, TimelineEvent
 
-FINAL = frozenset({"sent", "failed", "unconfirmed", "suppressed"})
+_WHY = {"bounce": "bounced", "spam_report": "reported spam", "unsubscribe": "unsubscribed"}
 
 
 def find(db: Session, key: str) -> OutboxEmail | None:
@@ -81,9 +82,6 @@ def mark_suppressed(db: Session, row: OutboxEmail, reason: str) -> None:
     row.status, row.error = "suppressed", f"not sent: the address {_WHY[reason]}"
     db.add(row)
     _timeline(db, row, "suppressed", "event", "email_suppressed", f"{row.template} to the {row.to_role} {row.error}")
-
-
-_WHY = {"bounce": "bounced", "spam_report": "reported spam", "unsubscribe": "unsubscribed"}
 
 
 def _timeline(db: Session, row: OutboxEmail, suffix: str, kind: str, name: str, detail: str) -> None:

@@ -14,7 +14,7 @@ import binascii
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from cryptography.exceptions import UnsupportedAlgorithm
 from sendgrid.helpers.eventwebhook import EventWebhook
@@ -28,7 +28,8 @@ from onboarding.models import EmailFeedback
 SOURCE = "sendgrid"
 SIGNATURE_HEADER = "X-Twilio-Email-Event-Webhook-Signature"
 TIMESTAMP_HEADER = "X-Twilio-Email-Event-Webhook-Timestamp"
-RECONCILING = frozenset({"sending", "unconfirmed"})
+# Rows an event can settle as sent: any event proves SendGrid took the email, whatever our side believed.
+RECONCILING = frozenset({"pending", "sending", "unconfirmed"})
 
 
 def signed(public_key: str, body: bytes, signature: str, timestamp: str) -> bool:
@@ -46,7 +47,10 @@ class Signal:
     feedback: EmailFeedback
 
 
-def meaning(event: dict[str, Any]) -> tuple[str | None, str | None]:
+Kind = Literal["bounce", "spam_report", "unsubscribe", "open", "click"]
+
+
+def meaning(event: dict[str, Any]) -> tuple[Kind | None, str | None]:
     """(feedback kind for the workflow, suppression reason) of one SendGrid event."""
     kind = event.get("event")
     if kind == "bounce":
@@ -62,8 +66,10 @@ def meaning(event: dict[str, Any]) -> tuple[str | None, str | None]:
         return "spam_report", "spam_report"
     if kind in ("unsubscribe", "group_unsubscribe"):
         return "unsubscribe", "unsubscribe"
-    if kind in ("open", "click"):
-        return kind, None
+    if kind == "open":
+        return "open", None
+    if kind == "click":
+        return "click", None
     return None, None
 
 
@@ -102,7 +108,7 @@ def apply(db: Session, events: Iterable[dict[str, Any]], received_at: datetime) 
         if reason:
             suppressions.suppress(db, row.to_email, reason, at)
         if kind and row.template not in INTERNAL:
-            feedback = EmailFeedback(kind=kind, id=f"{SOURCE}:{event_id}", template=row.template, role=row.to_role)  # type: ignore[arg-type]
+            feedback = EmailFeedback(kind=kind, id=f"{SOURCE}:{event_id}", template=row.template, role=row.to_role)
             signals.append(Signal(event_id, row.workflow_id, feedback))
     db.commit()
     return signals
