@@ -160,8 +160,9 @@ class Run:
         for _ in range(200):
             kinds = [e.event_type async for e in self.latest.fetch_history_events()]
             count = kinds.count
-            idle = (count(ET.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED) == count(ET.EVENT_TYPE_ACTIVITY_TASK_COMPLETED)
-                    and count(ET.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED) == count(ET.EVENT_TYPE_WORKFLOW_TASK_COMPLETED))
+            idle = count(ET.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED) == count(
+                ET.EVENT_TYPE_ACTIVITY_TASK_COMPLETED
+            ) and count(ET.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED) == count(ET.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)
             if idle and len(kinds) == seen:
                 return
             seen = len(kinds)

@@ -13,7 +13,14 @@ from temporalio.testing import WorkflowEnvironment
 
 import starter
 from onboarding.models import (
-    Cancel, Invite, KickoffDone, ModuleCompleted, Pause, Resume, StepAction, SuccessCriteriaMet,
+    Cancel,
+    Invite,
+    KickoffDone,
+    ModuleCompleted,
+    Pause,
+    Resume,
+    StepAction,
+    SuccessCriteriaMet,
 )
 from tests.conftest import Run
 from workflows.onboarding import OnboardingWorkflow as W
@@ -28,8 +35,11 @@ async def rejected(run: Run, update, action) -> str:  # type: ignore[no-untyped-
 
 
 async def history_without_task_bookkeeping(run: Run) -> list[int]:
-    bookkeeping = {ET.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, ET.EVENT_TYPE_WORKFLOW_TASK_STARTED,
-                   ET.EVENT_TYPE_WORKFLOW_TASK_COMPLETED}
+    bookkeeping = {
+        ET.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
+        ET.EVENT_TYPE_WORKFLOW_TASK_STARTED,
+        ET.EVENT_TYPE_WORKFLOW_TASK_COMPLETED,
+    }
     return [e.event_type async for e in run.latest.fetch_history_events() if e.event_type not in bookkeeping]
 
 
@@ -62,7 +72,8 @@ async def test_a_skipped_step_can_be_done_later(env: WorkflowEnvironment, onboar
     assert "questionnaire" in status.steps_done and status.steps_skipped == []
     await env.sleep(timedelta(minutes=1))
     assert [(h.kind, h.name) for h in run.timeline("action")] == [
-        ("action", "skip_step"), ("action", "complete_step"),
+        ("action", "skip_step"),
+        ("action", "complete_step"),
     ]
 
 
@@ -91,7 +102,8 @@ async def test_wrong_actions_are_refused_with_the_reason_and_leave_no_trace(env:
         "unknown step 'no_such_step'; this playbook's steps: log_in, invite_team, connect_integration, quick_start"
     )
     assert await rejected(run, W.resume, Resume()) == "the onboarding is not paused"
-    assert await rejected(run, W.pause, Pause(reason="x", until=run.signed_at)) == "until: expected a time in the future"
+    past = Pause(reason="Budget freeze", until=run.signed_at)
+    assert await rejected(run, W.pause, past) == "until: expected a time in the future"
 
     # The test server runs each refused update through a workflow task (the real server does not:
     # tests/test_e2e.py checks the history there is untouched); nothing else may appear.
