@@ -173,10 +173,11 @@ class Run:
         await self.latest.signal(OnboardingWorkflow.product_event, ProductEvent(name=name, **fields))
 
 
-def contract(segment: str, **changes: object) -> dict:
+def contract(example: str, **changes: object) -> dict:
+    """The example contract of a segment, with some fields changed."""
     import json
 
-    data = json.loads((CONTRACTS / f"{segment}.json").read_text())
+    data = json.loads((CONTRACTS / f"{example}.json").read_text())
     data.update(changes)
     return data
 
