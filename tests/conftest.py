@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 from temporalio.api.enums.v1 import EventType as ET
 from temporalio.client import Client, WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -115,8 +115,8 @@ class Run:
             rows = db.exec(
                 select(TimelineEvent)
                 .where(TimelineEvent.account_id == self.contract.account_id)
-                .order_by(TimelineEvent.at, TimelineEvent.id)
-            ).all()  # type: ignore[arg-type]
+                .order_by(col(TimelineEvent.at), col(TimelineEvent.id))
+            ).all()
         return [
             Happened(
                 round((r.at.replace(tzinfo=self.signed_at.tzinfo) - self.signed_at) / DAY, 2), r.kind, r.name, r.to
@@ -135,9 +135,9 @@ class Run:
                 db.exec(
                     select(OutboxEmail)
                     .where(OutboxEmail.account_id == self.contract.account_id)
-                    .order_by(OutboxEmail.id)
+                    .order_by(col(OutboxEmail.id))
                 ).all()
-            )  # type: ignore[arg-type]
+            )
 
     def tasks(self) -> list[HumanTask]:
         with Session(engine(self.settings.database_url)) as db:
