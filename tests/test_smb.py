@@ -6,7 +6,8 @@ from datetime import timedelta
 
 from temporalio.testing import WorkflowEnvironment
 
-from onboarding.models import HumanTouch, ModuleCompleted, Pause, Resume
+from onboarding.models import Pause, Resume
+from tests.journeys import smb_happy_path
 from workflows.onboarding import OnboardingWorkflow as W
 
 
@@ -38,19 +39,7 @@ async def test_silent_customer_gets_the_day_1_3_7_sequence_and_escalations(env: 
 
 async def test_happy_path_completes_on_the_day_30_survey_then_checks_in(env: WorkflowEnvironment, onboard) -> None:
     run = await onboard("smb")
-    await env.sleep(timedelta(hours=4))
-    await run.act(W.log_touch, HumanTouch(touch="personal_welcome", by="csm-leo"))
-    await env.sleep(timedelta(hours=8))
-    await run.event("first_login")
-    await env.sleep(timedelta(days=2))
-    await run.act(W.module_completed, ModuleCompleted(module="quick_start"))
-    for days in (1, 6, 6, 6, 6):  # days 3.5, 9.5, 15.5, 21.5, 27.5
-        await env.sleep(timedelta(days=days))
-        await run.event("key_action", action="booking_page_published")
-    await env.sleep(timedelta(days=3))
-    assert (await run.status()).phase == "success_validation"
-    await run.event("survey_answer", goal_reached=True, csat=5, ces=2)
-    await env.sleep(timedelta(days=8))
+    await smb_happy_path(env, run)
 
     assert run.emails() == [
         (0, "welcome", "champion"),

@@ -438,7 +438,8 @@ class OnboardingWorkflow:
     # ---- product events (signals) ----------------------------------------------------------
 
     @workflow.signal
-    def product_event(self, event: ProductEvent) -> None:
+    async def product_event(self, event: ProductEvent) -> None:
+        await self.team_assigned()
         if not self.first_time(event.id):
             return
         now = workflow.now()
@@ -471,8 +472,9 @@ class OnboardingWorkflow:
                 self.p.tickets = []
 
     @workflow.signal
-    def email_feedback(self, feedback: EmailFeedback) -> None:
+    async def email_feedback(self, feedback: EmailFeedback) -> None:
         """Opens and clicks count as activity; a hard bounce or spam report needs a person."""
+        await self.team_assigned()
         if not self.first_time(feedback.id):
             return
         now = workflow.now()
@@ -502,6 +504,10 @@ class OnboardingWorkflow:
             return False
         self.p.seen_events = [*self.p.seen_events[-499:], delivery_id]
         return True
+
+    async def team_assigned(self) -> None:
+        """Handlers act once the team is known, so every touch and escalation has someone to address."""
+        await workflow.wait_condition(lambda: self.p.team is not None)
 
     def learn(self, fact: str, now: datetime) -> None:
         self.p.facts.setdefault(fact, now)
@@ -534,7 +540,8 @@ class OnboardingWorkflow:
             raise ValueError(f"step {step_id!r} is already done")
 
     @workflow.update
-    def kickoff_done(self, action: KickoffDone) -> Status:
+    async def kickoff_done(self, action: KickoffDone) -> Status:
+        await self.team_assigned()
         self.learn("kickoff_done", workflow.now())
         self.react("kickoff_done", self.j.playbook.reactions.kickoff_done, kickoff_notes=action.notes)
         return self.acted("kickoff_done", action.by, action.notes)
@@ -546,7 +553,8 @@ class OnboardingWorkflow:
             raise ValueError(f"kickoff is already recorded as done (on {self.p.facts['kickoff_done']:%Y-%m-%d})")
 
     @workflow.update
-    def module_completed(self, action: ModuleCompleted) -> Status:
+    async def module_completed(self, action: ModuleCompleted) -> Status:
+        await self.team_assigned()
         title = next(m.title for m in self.j.playbook.modules if m.id == action.module)
         self.learn(f"module:{action.module}", workflow.now())
         for send in self.j.playbook.reactions.module_completed:
@@ -563,7 +571,8 @@ class OnboardingWorkflow:
             raise ValueError(f"module {action.module!r} is already completed")
 
     @workflow.update
-    def success_criteria_met(self, action: SuccessCriteriaMet) -> Status:
+    async def success_criteria_met(self, action: SuccessCriteriaMet) -> Status:
+        await self.team_assigned()
         self.learn("success_criteria_met", workflow.now())
         return self.acted("success_criteria_met", action.by, action.evidence)
 
@@ -572,7 +581,8 @@ class OnboardingWorkflow:
         self.must_be_active()
 
     @workflow.update
-    def complete_step(self, action: StepAction) -> Status:
+    async def complete_step(self, action: StepAction) -> Status:
+        await self.team_assigned()
         step = self.j.playbook.step(action.step)
         assert step
         self.learn(step.fact, workflow.now())
@@ -584,7 +594,8 @@ class OnboardingWorkflow:
         self.must_know_step(action.step)
 
     @workflow.update
-    def skip_step(self, action: StepAction) -> Status:
+    async def skip_step(self, action: StepAction) -> Status:
+        await self.team_assigned()
         self.p.skipped.append(action.step)
         return self.acted("skip_step", action.by, action.step)
 
@@ -599,7 +610,8 @@ class OnboardingWorkflow:
             raise ValueError(f"step {action.step!r} is already skipped; it can still be done later")
 
     @workflow.update
-    def invite(self, action: Invite) -> Status:
+    async def invite(self, action: Invite) -> Status:
+        await self.team_assigned()
         step = self.j.playbook.step(action.step)
         assert step
         self.p.invites_sent += 1
@@ -620,7 +632,8 @@ class OnboardingWorkflow:
         self.must_know_step(action.step)
 
     @workflow.update
-    def pause(self, action: Pause) -> Status:
+    async def pause(self, action: Pause) -> Status:
+        await self.team_assigned()
         self.p.paused_at = workflow.now()
         self.p.paused_until = action.until
         self.record("paused", "paused", action.by, detail=action.reason)
@@ -635,7 +648,8 @@ class OnboardingWorkflow:
             raise ValueError("until: expected a time in the future")
 
     @workflow.update
-    def resume(self, action: Resume) -> Status:
+    async def resume(self, action: Resume) -> Status:
+        await self.team_assigned()
         self.resume_now(action.by)
         return self.acted("resume", action.by, progress=False)
 
@@ -654,6 +668,7 @@ class OnboardingWorkflow:
 
     @workflow.update
     async def reassign(self, action: Reassign) -> Status:
+        await self.team_assigned()
         staff = await workflow.execute_activity(
             effects.FIND_STAFF,
             action.owner,
@@ -674,7 +689,8 @@ class OnboardingWorkflow:
             raise ValueError(f"{action.owner} already owns this onboarding")
 
     @workflow.update
-    def cancel(self, action: Cancel) -> Status:
+    async def cancel(self, action: Cancel) -> Status:
+        await self.team_assigned()
         self.p.outcome = "cancelled"
         self.record("cancelled", action.reason, action.by, detail=action.note)
         return self.acted("cancel", action.by, action.reason, progress=False)
@@ -685,7 +701,8 @@ class OnboardingWorkflow:
             raise ValueError("the onboarding is already cancelled")
 
     @workflow.update
-    def log_touch(self, action: HumanTouch) -> Status:
+    async def log_touch(self, action: HumanTouch) -> Status:
+        await self.team_assigned()
         self.learn(f"touch:{action.touch}", workflow.now())
         return self.acted("log_touch", action.by, f"{action.touch}: {action.note}".rstrip(": "), progress=False)
 
@@ -694,7 +711,8 @@ class OnboardingWorkflow:
         self.must_be_active()
 
     @workflow.update
-    def resolve_escalation(self, action: ResolveEscalation) -> Status:
+    async def resolve_escalation(self, action: ResolveEscalation) -> Status:
+        await self.team_assigned()
         esc = next(e for e in self.p.escalations if e.id == action.escalation)
         esc.resolved_at = workflow.now()
         wf = workflow.info().workflow_id

@@ -1,0 +1,70 @@
+"""The enterprise high-touch playbook, day by day on the time-skipping server."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from temporalio.testing import WorkflowEnvironment
+
+from tests.journeys import DAY, enterprise_worst_case
+
+
+async def test_silent_customer_gets_weekly_syncs_and_escalations_to_the_manager(
+    env: WorkflowEnvironment, onboard
+) -> None:
+    run = await onboard("enterprise")
+    await env.sleep(15 * DAY)
+    assert run.emails() == [
+        (0, "welcome", "champion"),
+        (0, "kickoff_invitation", "champion"),
+        (1, "personal_welcome_reminder", "csm"),
+        (2, "escalation", "cs_manager"),  # no personal welcome within 48 h
+        (5, "kickoff_invitation", "champion"),  # kickoff reminder
+        (7, "reengagement", "champion"),  # day 7 without login ...
+        (7, "escalation", "csm"),  # ... flags the CSM
+        (7, "checkin_agenda", "champion"),  # weekly sync
+        (10, "escalation", "cs_manager"),  # executive kickoff not held within 10 days
+        (14, "escalation", "cs_manager"),  # no progress for 14 days
+        (14, "checkin_agenda", "champion"),
+    ]
+
+
+async def test_worst_case_onboarding_completes_with_every_touch_once(env: WorkflowEnvironment, onboard) -> None:
+    run = await onboard("enterprise")
+    await enterprise_worst_case(env, run)
+    status = await run.status()
+    assert status.state == "completed"
+    assert 120 <= status.days_to_first_value <= 121  # type: ignore[operator]
+    assert [h.name for h in run.timeline("phase")] == [
+        "discovery_planning",
+        "pilot_implementation",
+        "pilot_adoption",
+        "expansion_rollout",
+        "handover",
+    ]
+    sent = Counter(t for _, t, _ in run.emails())
+    assert sent["milestone_celebration"] == 4 and sent["onboarding_complete"] == 1
+    assert len(run.outbox()) == len(run.emails()) == len({m.key for m in run.outbox()})
+    # No progress for 14 days happens three times: day 39 (day 11 + 14 + the 14 paused days),
+    # day 83 (last progress day 69) and day 112 (last progress day 98).
+    rules = sorted(t.rule for t in run.tasks())
+    assert rules == sorted(
+        [
+            "personal_welcome_overdue",
+            "discovery_planning.kickoff_overdue",
+            "no_login_7d",
+            "pilot_implementation.pilot_stalled",
+            "expansion_rollout.review_overdue",
+            "handover.validation_overdue",
+            "stalled",
+            "stalled",
+            "stalled",
+        ]
+    )
+    stalled_days = [int(h.day) for h in run.timeline("escalation") if h.name == "stalled"]
+    assert stalled_days == [39, 83, 112]
+
+    first_run = env.client.get_workflow_handle(run.handle.id, run_id=run.handle.result_run_id)
+    events = len((await first_run.fetch_history()).events)
+    print(f"\nhistory events, enterprise worst case (every nudge, 9 escalations, a pause): {events}")
+    assert events < 1_000, "history should stay a few hundred events, far from the 10K warning"

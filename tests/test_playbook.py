@@ -1,0 +1,147 @@
+"""Playbooks load only when every rule can run; each problem names the file, the path and what is wrong."""
+
+from __future__ import annotations
+
+import copy
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from onboarding import playbook
+from onboarding.email.render import available
+
+ROOT = Path(__file__).resolve().parent.parent
+SMB = yaml.safe_load((ROOT / "playbooks" / "smb.yaml").read_text())
+
+
+def problems_of(change: Callable[[dict[str, Any]], None]) -> str:
+    data = copy.deepcopy(SMB)
+    change(data)
+    with pytest.raises(playbook.PlaybookError) as info:
+        playbook.parse(data, "smb.yaml", available())
+    return str(info.value)
+
+
+@pytest.mark.parametrize("segment", ["smb", "mid_market", "enterprise"])
+def test_shipped_playbooks_are_valid(segment: str) -> None:
+    pb = playbook.for_segment(segment, available())  # type: ignore[arg-type]
+    assert pb.segment == segment and "success" in pb.phases[-1].exit_when
+
+
+CASES: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
+    (
+        "unknown key",
+        lambda d: d["phases"][0].update(stepz=[]),
+        "smb.yaml: phases[0].stepz: Extra inputs are not permitted",
+    ),
+    (
+        "bad duration",
+        lambda d: d["phases"][1].update(planned="a week"),
+        "smb.yaml: phases[1].planned: expected a duration like '24h', '3d' or '2w', got 'a week'",
+    ),
+    (
+        "unknown fact",
+        lambda d: d["phases"][0]["steps"][0].update(done_when="first_logn"),
+        "smb.yaml: phases[0].steps[0].done_when: unknown fact 'first_logn'",
+    ),
+    (
+        "unknown module",
+        lambda d: d["phases"][1]["steps"][0].update(done_when="module:advanced"),
+        "smb.yaml: phases[1].steps[0].done_when: unknown fact 'module:advanced'",
+    ),
+    (
+        "missing template",
+        lambda d: d["reactions"]["signed"][0].update(template="welcom"),
+        "smb.yaml: templates: template 'welcom' does not exist in templates/",
+    ),
+    ("unknown role", lambda d: d["reactions"]["signed"][0].update(to="ceo"), "smb.yaml: reactions.signed[0].to:"),
+    (
+        "phase that never ends",
+        lambda d: d["phases"][2].update(exit_when=[], ends=None),
+        "smb.yaml: phases[2]: the phase can never end: give it steps, exit_when or ends",
+    ),
+    (
+        "no success at the end",
+        lambda d: d["phases"][3].update(exit_when=["survey_answered"]),
+        "smb.yaml: phases[3].exit_when: the last phase must end on 'success'",
+    ),
+    (
+        "duplicate phase",
+        lambda d: d["phases"].append(copy.deepcopy(d["phases"][0])),
+        "smb.yaml: phases: duplicate id(s): self_serve_setup",
+    ),
+    (
+        "timer that does nothing",
+        lambda d: d["timers"][0].pop("send") and d["timers"][0].pop("escalate"),
+        "smb.yaml: timers[0]: a timer needs 'send', 'escalate' or both",
+    ),
+    (
+        "global timer on phase start",
+        lambda d: d["timers"][0].update(since="phase_start"),
+        "smb.yaml: timers[0].since: a playbook-wide timer cannot be anchored on phase_start",
+    ),
+    (
+        "endless middle cadence",
+        lambda d: d["check_ins"][0].pop("times"),
+        "smb.yaml: check_ins[0].times: only the last check-in stage may repeat forever",
+    ),
+]
+
+
+@pytest.mark.parametrize(("change", "message"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_each_rule_is_reported_with_file_path_and_problem(
+    change: Callable[[dict[str, Any]], None], message: str
+) -> None:
+    assert message in problems_of(change)
+
+
+def test_every_problem_is_reported_not_just_the_first() -> None:
+    def two(d: dict[str, Any]) -> None:
+        d["phases"][0]["steps"][0]["done_when"] = "nope"
+        d["reactions"]["success"][0]["template"] = "nope_template"
+
+    assert len(problems_of(two).splitlines()) == 2
+
+
+def test_admin_playbook_validate_names_file_path_and_problem(tmp_path: Path) -> None:
+    broken = tmp_path / "smb_edit.yaml"
+    data = copy.deepcopy(SMB)
+    data["phases"][0]["timers"][0]["after"] = "1 day"
+    broken.write_text(yaml.safe_dump(data))
+    result = subprocess.run(
+        [sys.executable, "admin.py", "playbook", "validate", str(broken)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert f"{broken}: phases[0].timers[0].after: expected a duration like" in result.stderr
+
+    good = subprocess.run(
+        [sys.executable, "admin.py", "playbook", "validate"], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert good.returncode == 0 and good.stdout.count(": ok (") == 3
+
+
+def test_not_yaml_is_refused_with_the_file_name(tmp_path: Path) -> None:
+    path = tmp_path / "x.yaml"
+    path.write_text("phases: [unclosed")
+    with pytest.raises(playbook.PlaybookError, match=f"{path}: not valid YAML"):
+        playbook.load(path)
+
+
+def test_editing_a_playbook_never_changes_onboardings_in_flight() -> None:
+    """The workflow input carries the playbook itself (a snapshot), not a reference to the file."""
+    from onboarding.journey import OnboardingInput
+    from starter import parse_contract
+
+    pb = playbook.for_segment("smb")
+    data = OnboardingInput(contract=parse_contract((ROOT / "contracts" / "smb.json").read_text()), playbook=pb)
+    snapshot = OnboardingInput.model_validate_json(data.model_dump_json())
+    assert snapshot.playbook == pb and snapshot.playbook.phases[0].timers[0].after == pb.phases[0].timers[0].after
