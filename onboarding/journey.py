@@ -116,15 +116,16 @@ class Journey:
         return self.has(step.fact)
 
     def steps(self) -> tuple[list[str], list[str], list[str]]:
-        """(done, pending, skipped) step ids across all phases reached so far and the current one."""
+        """(done, pending, skipped) step ids: done and skipped in any phase (customers work ahead),
+        pending in the phases reached so far."""
         done, pending, skipped = [], [], []
-        for phase in self.playbook.phases[: self.p.phase_index + 1]:
+        for index, phase in enumerate(self.playbook.phases):
             for s in phase.steps:
                 if self.step_done(s):
                     done.append(s.id)
                 elif s.id in self.p.skipped:
                     skipped.append(s.id)
-                else:
+                elif index <= self.p.phase_index:
                     pending.append(s.id)
         return done, pending, skipped
 

@@ -43,64 +43,152 @@ async def history_without_task_bookkeeping(run: Run) -> list[int]:
     return [e.event_type async for e in run.latest.fetch_history_events() if e.event_type not in bookkeeping]
 
 
-async def test_events_that_arrive_early_are_not_lost(env: WorkflowEnvironment, onboard) -> None:
+async def test_smb_key_action_during_setup_counts_in_adoption(env: WorkflowEnvironment, onboard) -> None:
+    run = await onboard("smb")
+    await env.sleep(timedelta(hours=6))
+    await run.event("key_action", action="booking_page_published")  # adoption's exit, weeks early
+    await run.event("first_login")
+    await run.act(W.module_completed, ModuleCompleted(module="quick_start"))
+    assert (await run.status()).phase == "adoption_support"
+    await env.sleep(timedelta(days=31))
+    assert (await run.status()).phase == "success_validation"  # no second key action needed
+    assert not [m.key for m in run.outbox() if "no_key_action" in m.key]  # the adoption nudge never fired
+
+
+async def test_mid_market_integration_before_kickoff_counts_in_implementation(
+    env: WorkflowEnvironment, onboard
+) -> None:
     run = await onboard("mid_market")
     await env.sleep(timedelta(hours=6))
-    # Integration connected and users invited before the kickoff even happened.
     await run.event("integration_connected")
     await run.event("teammate_invited")
     await run.act(W.skip_step, StepAction(step="questionnaire"))
     await run.act(W.skip_step, StepAction(step="data_export"))
-    await run.act(W.kickoff_done, KickoffDone(notes="Goals agreed; Raj owns SSO"))
-    status = await run.status()
+    status = await run.act(W.kickoff_done, KickoffDone(notes="Goals agreed; Raj owns SSO"))
     assert status.phase == "implementation"
     assert "connect_integration" in status.steps_done and "invite_users" in status.steps_done
-    # Implementation waits only for what is still open; the early integration counted.
     await run.act(W.complete_step, StepAction(step="configure"))
     await run.act(W.skip_step, StepAction(step="sso"))
-    await run.act(W.skip_step, StepAction(step="billing_setup"))
-    assert (await run.status()).phase == "training"
+    assert (await run.act(W.skip_step, StepAction(step="billing_setup"))).phase == "training"
 
 
-async def test_a_skipped_step_can_be_done_later(env: WorkflowEnvironment, onboard) -> None:
-    run = await onboard("mid_market")
-    await env.sleep(timedelta(seconds=1))
-    status = await run.act(W.skip_step, StepAction(step="questionnaire", by="csm-dmitri"))
-    assert status.steps_skipped == ["questionnaire"]
+async def test_enterprise_pilot_events_during_discovery_count_in_the_pilot(env: WorkflowEnvironment, onboard) -> None:
+    run = await onboard("enterprise")
     await env.sleep(timedelta(days=2))
-    status = await run.act(W.complete_step, StepAction(step="questionnaire", by="csm-dmitri"))
-    assert "questionnaire" in status.steps_done and status.steps_skipped == []
-    await env.sleep(timedelta(minutes=1))
-    assert [(h.kind, h.name) for h in run.timeline("action")] == [
-        ("action", "skip_step"),
-        ("action", "complete_step"),
-    ]
+    await run.event("integration_connected")
+    await run.event("first_login")
+    for step in ("requirements", "success_plan", "rollout_plan"):
+        await run.act(W.complete_step, StepAction(step=step))
+    await run.act(W.skip_step, StepAction(step="stakeholder_map"))
+    status = await run.act(W.kickoff_done, KickoffDone())
+    assert status.phase == "pilot_implementation"
+    assert {"integrations", "pilot_live"} <= set(status.steps_done)
+    await run.act(W.complete_step, StepAction(step="sso"))
+    await run.act(W.skip_step, StepAction(step="security_review"))
+    assert (await run.act(W.complete_step, StepAction(step="data_migration"))).phase == "pilot_adoption"
 
 
-async def test_invite_sends_a_contextual_invitation_to_the_colleague(env: WorkflowEnvironment, onboard) -> None:
-    run = await onboard("mid_market")
-    await run.act(W.invite, Invite(step="sso", name="Ana Souza", email="Ana@Northwind.example", role="it_admin"))
-    await env.sleep(timedelta(minutes=1))
+@pytest.mark.parametrize(
+    ("segment", "step", "come_back"),
+    [
+        ("smb", "quick_start", (W.module_completed, ModuleCompleted(module="quick_start"))),
+        ("mid_market", "questionnaire", (W.complete_step, StepAction(step="questionnaire"))),
+        ("enterprise", "stakeholder_map", (W.complete_step, StepAction(step="stakeholder_map"))),
+    ],
+)
+async def test_a_skipped_step_can_be_done_later(env: WorkflowEnvironment, onboard, segment, step, come_back) -> None:
+    run = await onboard(segment)
+    status = await run.act(W.skip_step, StepAction(step=step, by="csm-dmitri"))
+    assert step in status.steps_skipped
+    await env.sleep(timedelta(days=2))
+    status = await run.act(*come_back)
+    assert step in status.steps_done and step not in status.steps_skipped
+    await run.settled()
+    assert [h.name for h in run.timeline("action")] == ["skip_step", come_back[0].__name__]
+
+
+@pytest.mark.parametrize(
+    ("segment", "step", "title", "inviter"),
+    [
+        ("smb", "connect_integration", "Connect your first integration", "Priya Nair"),
+        ("mid_market", "sso", "Set up single sign-on", "Maya Chen"),
+        ("enterprise", "sso", "Single sign-on configured", "Hank Scorpio"),
+    ],
+)
+async def test_invite_sends_a_contextual_invitation_to_the_colleague(
+    env: WorkflowEnvironment, onboard, segment, step, title, inviter
+) -> None:
+    run = await onboard(segment)
+    await run.act(W.invite, Invite(step=step, name="Ana Souza", email="Ana@Customer.example", role="it_admin"))
+    await run.settled()
     invitation = [m for m in run.outbox() if m.template == "colleague_invitation"]
     assert len(invitation) == 1
     mail = invitation[0]
-    assert mail.to_email == "ana@northwind.example" and mail.to_role == "colleague"
-    assert "Maya Chen" in mail.subject and "Set up single sign-on" in mail.subject
-    assert "Set up single sign-on" in mail.text and "it admin" in mail.text
+    assert mail.to_email == "ana@customer.example" and mail.to_role == "colleague"
+    assert inviter in mail.subject and title in mail.subject
+    assert title in mail.text and "Ana Souza" in mail.text
 
 
-async def test_wrong_actions_are_refused_with_the_reason_and_leave_no_trace(env: WorkflowEnvironment, onboard) -> None:
-    run = await onboard("smb")
+@pytest.mark.parametrize(
+    ("segment", "emails"),
+    [
+        ("smb", [(0, "welcome", "champion"), (11, "personal_welcome_reminder", "csm"), (11, "setup_day1", "champion")]),
+        (
+            "mid_market",
+            [
+                (0, "welcome", "champion"),
+                (0, "kickoff_invitation", "champion"),
+                (11, "personal_welcome_reminder", "csm"),
+            ],
+        ),
+        (
+            "enterprise",
+            [
+                (0, "welcome", "champion"),
+                (0, "kickoff_invitation", "champion"),
+                (11, "personal_welcome_reminder", "csm"),
+            ],
+        ),
+    ],
+)
+async def test_pause_holds_every_touch_and_moves_every_deadline(env: WorkflowEnvironment, onboard, segment, emails):
+    run = await onboard(segment)
+    await env.sleep(timedelta(hours=12))
+    before = await run.status()
+    await run.act(W.pause, Pause(reason="Customer's fiscal year-end freeze"))
+    await env.sleep(timedelta(days=10))
+    paused = await run.status()
+    assert paused.state == "paused" and paused.next_action is None
+    assert run.emails() == emails[: len([e for e in emails if e[0] == 0])]
+
+    resumed = await run.act(W.resume, Resume())
+    moved = resumed.due_at - before.due_at
+    assert timedelta(days=10) <= moved < timedelta(days=10, minutes=1)
+    await env.sleep(timedelta(days=1, hours=1))
+    assert run.emails() == emails  # the 24-hour reminder came on day 11: moved by the 10 paused days
+
+
+@pytest.mark.parametrize(
+    ("segment", "modules", "unskippable"),
+    [
+        ("smb", "quick_start, feature_highlights", "log_in"),
+        ("mid_market", "admin_training, group_webinar, sandbox_practice", "kickoff"),
+        ("enterprise", "admin_training, end_user_training, rollout_training", "exec_kickoff"),
+    ],
+)
+async def test_wrong_actions_are_refused_with_the_reason_and_leave_no_trace(
+    env: WorkflowEnvironment, onboard, segment, modules, unskippable
+) -> None:
+    run = await onboard(segment)
     await run.settled()
     before = await history_without_task_bookkeeping(run)
 
     assert await rejected(run, W.module_completed, ModuleCompleted(module="advanced_reporting")) == (
-        "unknown module 'advanced_reporting'; this playbook's modules: quick_start, feature_highlights"
+        f"unknown module 'advanced_reporting'; this playbook's modules: {modules}"
     )
-    assert await rejected(run, W.skip_step, StepAction(step="log_in")) == "step 'log_in' cannot be skipped"
-    assert await rejected(run, W.skip_step, StepAction(step="no_such_step")) == (
-        "unknown step 'no_such_step'; this playbook's steps: log_in, invite_team, connect_integration, quick_start"
-    )
+    assert await rejected(run, W.skip_step, StepAction(step=unskippable)) == f"step '{unskippable}' cannot be skipped"
+    message = await rejected(run, W.skip_step, StepAction(step="no_such_step"))
+    assert message.startswith(f"unknown step 'no_such_step'; this playbook's steps: {unskippable}")
     assert await rejected(run, W.resume, Resume()) == "the onboarding is not paused"
     past = Pause(reason="Budget freeze", until=run.signed_at)
     assert await rejected(run, W.pause, past) == "until: expected a time in the future"
@@ -125,11 +213,12 @@ async def test_actions_on_a_finished_onboarding_are_refused(env: WorkflowEnviron
     assert [h.name for h in run.timeline("cancelled")] == ["churned"]
 
 
-async def test_a_second_start_for_the_same_account_is_refused(env: WorkflowEnvironment, onboard, task_queue) -> None:
-    run = await onboard("smb")
+@pytest.mark.parametrize("segment", ["smb", "mid_market", "enterprise"])
+async def test_a_second_start_for_the_same_account_is_refused(env: WorkflowEnvironment, onboard, task_queue, segment):
+    run = await onboard(segment)
     with pytest.raises(starter.AlreadyOnboarding, match=run.handle.id):
         await starter.start(env.client, run.contract, task_queue=task_queue)
-    await env.sleep(timedelta(minutes=1))
+    await run.settled()
     assert [m.template for m in run.outbox()].count("welcome") == 1
 
 
