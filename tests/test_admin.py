@@ -205,11 +205,3 @@ def test_escalations_oldest_first_then_resolved(live: LiveStack, run: Callable[.
     assert said.startswith(f"{second}: escalation {low_csat} resolved; now Self-serve setup")
     eventually(lambda: open_escalations(run, first, second) == listed[:2])
     assert ok(run("escalations", "--account", second)).count("red_flag.") == 1
-
-
-def test_the_script_itself_exits_non_zero_with_the_reason(live: LiveStack) -> None:
-    account = live.begin("smb")
-    result = live.sh(f"python admin.py module-done {account} advanced_reporting")
-    assert result.returncode == 1
-    assert result.stderr.startswith(f"{account}: refused: unknown module 'advanced_reporting'")
-    assert result.stdout == ""
