@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from cli import calls
 from cli.common import fail, run
-from cli.views import one_line
+from cli.summary import one_line
 from onboarding.models import (
     Action,
     Cancel,

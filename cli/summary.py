@@ -1,0 +1,91 @@
+"""How onboardings read in a terminal: times in words, a status summary, a one-line update, tables."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from onboarding.models import Status
+
+
+def utc(at: datetime) -> datetime:
+    """Database rows come back without a zone on SQLite; everything the engine stores is UTC."""
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+
+
+def span(delta: timedelta) -> str:
+    seconds = abs(delta.total_seconds())
+    for unit, size, limit in (("s", 1, 90), ("min", 60, 90 * 60), ("h", 3600, 36 * 3600)):
+        if seconds < limit:
+            return f"{seconds / size:.0f} {unit}"
+    return f"{seconds / 86400:.0f} days" if seconds >= 1.5 * 86400 else "1 day"
+
+
+def when(at: datetime, now: datetime) -> str:
+    """'Tue 3 Mar 09:00 UTC (in 2 days)'."""
+    at = utc(at)
+    relative = f"in {span(at - now)}" if at >= now else f"{span(now - at)} ago"
+    return f"{at:%a %-d %b %H:%M} UTC ({relative})"
+
+
+def next_line(status: Status, now: datetime) -> str:
+    if status.state in ("completed", "cancelled"):
+        return ""
+    if status.state == "paused":
+        until = f" until {when(status.paused_until, now)}" if status.paused_until else ""
+        return f"paused{until}"
+    if status.next_action and status.next_action_at:
+        return f"{status.next_action}, {when(status.next_action_at, now)}"
+    return "no automated touch scheduled"
+
+
+def one_line(status: Status) -> str:
+    """Where an onboarding stands, in one line: printed after every action."""
+    now = datetime.now(UTC)
+    if status.state in ("completed", "cancelled"):
+        return f"onboarding {status.state}."
+    coming = next_line(status, now)
+    if status.state == "active":
+        coming = f"next: {coming}"
+    return f"now {status.phase_title} ({status.phase}); health {status.health}; {coming}."
+
+
+def describe_status(status: Status, details: str, now: datetime) -> str:
+    s = status
+    done, pending, skipped = s.steps_done, s.steps_pending, s.steps_skipped
+    steps = f"{len(done)} done, {len(pending)} pending, {len(skipped)} skipped"
+    listed = [f"{name}: {', '.join(ids)}" for name, ids in (("pending", pending), ("skipped", skipped)) if ids]
+    lines = [
+        f"{s.company} ({s.account_id}) · {s.segment} · {s.state}",
+        f"Phase      {s.phase_title} ({s.phase})"
+        if s.state in ("active", "paused")
+        else f"Ended      {s.state} in {s.phase_title}",
+        f"Health     {s.health}: {s.health_reason}",
+        f"Owner      {s.owner}",
+        f"Steps      {steps}" + (f" ({'; '.join(listed)})" if listed else ""),
+        f"Modules    {', '.join(s.modules_done) or 'none completed yet'}",
+        f"Activity   last {span(timedelta(days=s.days_since_last_activity))} ago",
+        f"Signed     {when(s.signed_at, now)}",
+    ]
+    if s.completed_at:
+        lines.append(f"Completed  {when(s.completed_at, now)}, {s.days_to_first_value} days to first value")
+    elif s.state != "cancelled":
+        lines.append(f"Due        {when(s.due_at, now)}")
+        lines.append(f"Next       {next_line(s, now)}")
+    if details:
+        lines += ["", *details.splitlines()]
+    if s.open_escalations:
+        lines += ["", f"Open escalations ({len(s.open_escalations)}):"]
+        lines += [
+            f"  {e.id}  to {e.to} ({e.assignee}), opened {when(e.opened_at, now)}: {e.reason}"
+            for e in s.open_escalations
+        ]
+    return "\n".join(lines)
+
+
+def row(cells: list[str], widths: list[int]) -> str:
+    return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+
+
+def table(header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    return "\n".join(row(r, widths) for r in [header, *rows])
