@@ -18,8 +18,7 @@ def test_a_playbook_for_another_segment_is_refused() -> None:
     result = starter("--playbook", "docs/walkthrough-smb.yaml", "contracts/enterprise.json")
     assert result.returncode == 2
     assert result.stderr == (
-        "contract refused:\n"
-        "docs/walkthrough-smb.yaml: a playbook for smb, but the contract's segment is enterprise\n"
+        "contract refused:\ndocs/walkthrough-smb.yaml: a playbook for smb, but the contract's segment is enterprise\n"
     )
 
 
