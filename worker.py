@@ -1,41 +1,303 @@
-"""`python worker.py`: run the onboarding workflows and activities against the configured Temporal."""
+"""`python worker.py`: run the onboarding workflows and activities against the configured Temporal.
+
+Start as many as the load needs, on one machine or many: they share the task queue, the
+engine's database and the Temporal cluster, and any of them can pick up any onboarding.
+Connection settings come from temporalio.envconfig (TEMPORAL_ADDRESS, TEMPORAL_PROFILE, ...),
+the engine's from onboarding.config, and the tuning below from WORKER_* variables
+(docs/deploy.md lists them all). The schema is brought up to date before polling, so a
+worker started alone on a fresh database works; in the compose stack the migration job has
+already done it and this is a no-op.
+
+SIGTERM (or Ctrl-C) stops polling, lets in-flight activities finish for up to
+WORKER_GRACEFUL_SHUTDOWN_SECONDS, and exits 0: a rolling deploy never cuts an email short.
+Logs are JSON lines carrying the workflow id; email addresses are masked in every line.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import json
 import logging
+import os
+import re
+import signal
+import sys
+import time
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
+from temporalio import activity, workflow
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.common import MetricMeter
+from temporalio.runtime import (
+    LogForwardingConfig,
+    LoggingConfig,
+    PrometheusConfig,
+    Runtime,
+    TelemetryConfig,
+    TelemetryFilter,
+)
+from temporalio.worker import (
+    ActivityInboundInterceptor,
+    ExecuteActivityInput,
+    Interceptor,
+    Worker,
+)
 
 import activities
 from connection import connect
 from onboarding.config import TASK_QUEUE, Settings
 from onboarding.db import upgrade
+from onboarding.effects import EmailRequest, EscalationRequest
 from workflows.onboarding import OnboardingWorkflow
 
+log = logging.getLogger("onboarding.worker")
 
-def build_worker(client: Client, task_queue: str = TASK_QUEUE, max_activities: int = 20) -> Worker:
+
+# ---- tuning ------------------------------------------------------------------------------
+
+
+class TuningError(ValueError):
+    """A WORKER_* variable that cannot be used; the message names each one at fault."""
+
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+UNBOUNDED = float("inf")
+
+# Tuning field: (environment variable, parse, lowest, highest, what is expected)
+VARIABLES: dict[str, tuple[str, type[int] | type[float], float, float, str]] = {
+    "max_concurrent_activities": ("WORKER_MAX_CONCURRENT_ACTIVITIES", int, 1, UNBOUNDED, "a whole number, at least 1"),
+    "max_concurrent_workflow_tasks": (
+        "WORKER_MAX_CONCURRENT_WORKFLOW_TASKS",
+        int,
+        2,
+        UNBOUNDED,
+        "a whole number, at least 2",
+    ),
+    "max_cached_workflows": ("WORKER_MAX_CACHED_WORKFLOWS", int, 0, UNBOUNDED, "a whole number, at least 0"),
+    "emails_per_second": ("WORKER_EMAILS_PER_SECOND", float, 0, UNBOUNDED, "a number, at least 0 (0: no limit)"),
+    "graceful_shutdown": ("WORKER_GRACEFUL_SHUTDOWN_SECONDS", float, 0, UNBOUNDED, "a number of seconds, at least 0"),
+    "metrics_port": ("WORKER_METRICS_PORT", int, 1, 65535, "a TCP port number, 1-65535"),
+}
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """How hard one worker process works. The defaults suit a laptop and a small cluster alike."""
+
+    max_concurrent_activities: int = 20
+    # Workflow tasks share one interpreter lock: many at once only makes each slower, and one
+    # that takes over 10 s times out. Fewer in hand, the rest wait on the server, unharmed.
+    max_concurrent_workflow_tasks: int = 20
+    max_cached_workflows: int = 1000
+    emails_per_second: float = 25.0
+    graceful_shutdown: timedelta = timedelta(seconds=30)
+    metrics_port: int | None = None
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Tuning:
+        """Read the WORKER_* variables and LOG_LEVEL; unset or empty means the default."""
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        problems: list[str] = []
+        for field, (name, parse, lowest, highest, expected) in VARIABLES.items():
+            raw = env.get(name, "").strip()
+            if not raw:
+                continue
+            try:
+                values[field] = parse(raw)
+            except ValueError:
+                values[field] = None
+            if values[field] is None or not lowest <= values[field] <= highest:
+                problems.append(f"{name}: expected {expected}, got {raw!r}")
+        level = env.get("LOG_LEVEL", "").strip().upper() or cls.log_level
+        if level not in LOG_LEVELS:
+            problems.append(f"LOG_LEVEL: expected one of {', '.join(LOG_LEVELS)}, got {env['LOG_LEVEL']!r}")
+        if problems:
+            raise TuningError("\n".join(problems))
+        if "graceful_shutdown" in values:
+            values["graceful_shutdown"] = timedelta(seconds=values["graceful_shutdown"])
+        return cls(log_level=level, **values)
+
+
+# ---- what the worker adds around each activity: a send rate and the engine's counters -----
+
+
+class SendRate:
+    """Spaces `send_email` starts evenly so one worker never exceeds `per_second` toward the provider.
+
+    The limit is per worker process: N workers send at most N x per_second in all.
+    """
+
+    def __init__(self, per_second: float) -> None:
+        self.interval = 1 / per_second if per_second > 0 else 0.0
+        self.next_slot = 0.0
+
+    async def wait_turn(self) -> None:
+        if not self.interval:
+            return
+        now = time.monotonic()
+        slot = max(now, self.next_slot)
+        self.next_slot = slot + self.interval
+        if slot > now:
+            await asyncio.sleep(slot - now)
+
+
+class EngineInterceptor(Interceptor):
+    """Throttles emails and counts what the engine did (emails sent, escalations opened)."""
+
+    def __init__(self, meter: MetricMeter, emails_per_second: float) -> None:
+        self.rate = SendRate(emails_per_second)
+        self.emails_sent = meter.create_counter(
+            "onboarding_emails_sent", "Emails the engine sent (send_email activities completed)", "emails"
+        )
+        self.escalations_opened = meter.create_counter(
+            "onboarding_escalations_opened",
+            "Escalations opened as human tasks (open_escalation activities completed)",
+            "escalations",
+        )
+
+    def intercept_activity(self, next: ActivityInboundInterceptor) -> ActivityInboundInterceptor:
+        return _CountingInbound(next, self)
+
+
+class _CountingInbound(ActivityInboundInterceptor):
+    def __init__(self, next: ActivityInboundInterceptor, engine: EngineInterceptor) -> None:
+        super().__init__(next)
+        self.engine = engine
+
+    async def execute_activity(self, input: ExecuteActivityInput) -> Any:
+        request = input.args[0] if input.args else None
+        if isinstance(request, EmailRequest):
+            await self.engine.rate.wait_turn()
+        result = await self.next.execute_activity(input)
+        if isinstance(request, EmailRequest):
+            self.engine.emails_sent.with_additional_attributes({"template": request.template}).add(1)
+            activity.logger.info("email sent: %s to the %s", request.template, request.to.role)
+        elif isinstance(request, EscalationRequest):
+            self.engine.escalations_opened.with_additional_attributes({"rule": request.rule}).add(1)
+            activity.logger.info("escalation opened: %s, assigned to %s", request.rule, request.assignee)
+        return result
+
+
+def build_worker(client: Client, task_queue: str = TASK_QUEUE, tuning: Tuning | None = None) -> Worker:
+    """The worker for the onboarding workflow and every activity, tuned as given (defaults otherwise)."""
+    tuning = tuning or Tuning()
+    runtime = client.service_client.config.runtime or Runtime.default()
     return Worker(
         client,
         task_queue=task_queue,
         workflows=[OnboardingWorkflow],
         activities=activities.ALL,
-        activity_executor=ThreadPoolExecutor(max_activities),
-        max_concurrent_activities=max_activities,
+        activity_executor=ThreadPoolExecutor(tuning.max_concurrent_activities),
+        max_concurrent_activities=tuning.max_concurrent_activities,
+        max_concurrent_workflow_tasks=tuning.max_concurrent_workflow_tasks,
+        max_cached_workflows=tuning.max_cached_workflows,
+        graceful_shutdown_timeout=tuning.graceful_shutdown,
+        interceptors=[EngineInterceptor(runtime.metric_meter, tuning.emails_per_second)],
     )
 
 
-async def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+# ---- logs and metrics ----------------------------------------------------------------------
+
+EMAIL_ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+
+
+def redact(text: str) -> str:
+    """Mask every email address: logs are read by more people than the customer data is."""
+    return EMAIL_ADDRESS.sub("<email>", text)
+
+
+class JsonLogFormatter(logging.Formatter):
+    """One JSON object a line; records from a workflow or activity carry its workflow id."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": redact(record.getMessage()),
+        }
+        details = getattr(record, "temporal_workflow", None) or getattr(record, "temporal_activity", None) or {}
+        for field in ("workflow_id", "run_id", "workflow_type", "activity_type", "attempt"):
+            if field in details:
+                entry[field] = details[field]
+        if record.exc_info:
+            entry["error"] = redact(self.formatException(record.exc_info))
+        return json.dumps(entry, default=str)
+
+
+def configure_logging(level: str) -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonLogFormatter())
+    logging.basicConfig(level=level, handlers=[handler], force=True)
+    # The workflow id travels as a JSON field, not appended to the message text.
+    workflow.logger.workflow_info_on_message = False
+    activity.logger.activity_info_on_message = False
+
+
+def install_runtime(metrics_port: int | None) -> None:
+    """SDK core logs flow through Python logging; SDK and engine metrics go to Prometheus if a port is set."""
+    metrics = PrometheusConfig(bind_address=f"0.0.0.0:{metrics_port}") if metrics_port else None
+    Runtime.set_default(
+        Runtime(
+            telemetry=TelemetryConfig(
+                logging=LoggingConfig(
+                    filter=TelemetryFilter(core_level="WARN", other_level="ERROR"),
+                    forwarding=LogForwardingConfig(logger=logging.getLogger("temporalio.core")),
+                ),
+                metrics=metrics,
+            )
+        )
+    )
+
+
+# ---- the process ---------------------------------------------------------------------------
+
+
+async def serve(tuning: Tuning) -> None:
+    """Poll until SIGTERM or SIGINT, then shut down gracefully; a worker failure propagates."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
     upgrade(Settings.from_env().database_url)
+    install_runtime(tuning.metrics_port)
     client = await connect()
-    logging.info("worker polling task queue %r", TASK_QUEUE)
-    await build_worker(client).run()
+    worker = build_worker(client, TASK_QUEUE, tuning)
+    running = asyncio.create_task(worker.run())
+    stopping = asyncio.create_task(stop.wait())
+    log.info(
+        "worker polling task queue %r (%d concurrent activities, %d cached workflows, %s emails/s, metrics %s)",
+        TASK_QUEUE,
+        tuning.max_concurrent_activities,
+        tuning.max_cached_workflows,
+        tuning.emails_per_second or "unlimited",
+        f"on :{tuning.metrics_port}" if tuning.metrics_port else "off",
+    )
+    await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    if stop.is_set():
+        log.info("stopping: no new tasks; in-flight activities get up to %ss", tuning.graceful_shutdown.total_seconds())
+        await worker.shutdown()
+    stopping.cancel()
+    await running
+    log.info("worker stopped")
+
+
+def main() -> int:
+    try:
+        tuning = Tuning.from_env()
+    except TuningError as e:
+        print(f"worker settings refused:\n{e}", file=sys.stderr)
+        return 2
+    configure_logging(tuning.log_level)
+    asyncio.run(serve(tuning))
+    return 0
 
 
 if __name__ == "__main__":
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(main())
+    sys.exit(main())
