@@ -48,6 +48,7 @@ from temporalio.worker import (
 )
 
 import activities
+from cli.shutdown import exit_after
 from connection import connect
 from onboarding.config import TASK_QUEUE, Settings
 from onboarding.db import upgrade
@@ -205,11 +206,13 @@ def build_worker(client: Client, task_queue: str = TASK_QUEUE, tuning: Tuning | 
 # ---- logs and metrics ----------------------------------------------------------------------
 
 EMAIL_ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+CREDENTIAL = re.compile(r"(?i)\bbearer\s+[\w.~+/=-]+|\bSG\.[\w-]{8,}\.[\w-]{8,}")
 
 
 def redact(text: str) -> str:
-    """Mask every email address: logs are read by more people than the customer data is."""
-    return EMAIL_ADDRESS.sub("<email>", text)
+    """Mask email addresses and credentials (bearer tokens, SendGrid keys) wherever they appear:
+    logs are read by more people, and kept longer, than the customer data is."""
+    return CREDENTIAL.sub("<credential>", EMAIL_ADDRESS.sub("<email>", text))
 
 
 class JsonLogFormatter(logging.Formatter):
@@ -235,6 +238,7 @@ def configure_logging(level: str) -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(JsonLogFormatter())
     logging.basicConfig(level=level, handlers=[handler], force=True)
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # ten lines of noise a start
     # The workflow id travels as a JSON field, not appended to the message text.
     workflow.logger.workflow_info_on_message = False
     activity.logger.activity_info_on_message = False
@@ -300,4 +304,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_after(main)
