@@ -62,7 +62,7 @@ log = logging.getLogger("onboarding.worker")
 
 
 class TuningError(ValueError):
-    """A WORKER_* variable that cannot be used; the message names each one at fault."""
+    """A WORKER_* or LOG_LEVEL value that cannot be used; the message names each one at fault."""
 
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -71,6 +71,7 @@ UNBOUNDED = float("inf")
 # Tuning field: (environment variable, parse, lowest, highest, what is expected)
 VARIABLES: dict[str, tuple[str, type[int] | type[float], float, float, str]] = {
     "max_concurrent_activities": ("WORKER_MAX_CONCURRENT_ACTIVITIES", int, 1, UNBOUNDED, "a whole number, at least 1"),
+    # The SDK needs two workflow task slots at least: one for the sticky queue, one for the shared.
     "max_concurrent_workflow_tasks": (
         "WORKER_MAX_CONCURRENT_WORKFLOW_TASKS",
         int,
@@ -80,7 +81,7 @@ VARIABLES: dict[str, tuple[str, type[int] | type[float], float, float, str]] = {
     ),
     "max_cached_workflows": ("WORKER_MAX_CACHED_WORKFLOWS", int, 0, UNBOUNDED, "a whole number, at least 0"),
     "emails_per_second": ("WORKER_EMAILS_PER_SECOND", float, 0, UNBOUNDED, "a number, at least 0 (0: no limit)"),
-    "graceful_shutdown": ("WORKER_GRACEFUL_SHUTDOWN_SECONDS", float, 0, UNBOUNDED, "a number of seconds, at least 0"),
+    "graceful_shutdown": ("WORKER_GRACEFUL_SHUTDOWN_SECONDS", float, 0, 3600, "a number of seconds, 0-3600"),
     "metrics_port": ("WORKER_METRICS_PORT", int, 1, 65535, "a TCP port number, 1-65535"),
 }
 
