@@ -131,7 +131,8 @@ class Forecast(BaseModel):
     have: int
 
     def sentence(self) -> str:
-        who = "CSMs" if self.role == "csm" else "implementation specialists"
+        who = "CSM" if self.role == "csm" else "implementation specialist"
+        who += "" if self.needed == 1 else "s"
         return (
             f"{self.starts_per_quarter:g} new {self.segment} customers a quarter, {self.onboarding_days:g}-day "
             f"onboardings, {self.capacity_each:g} active each -> {self.needed} {who} (you have {self.have})"

@@ -71,8 +71,9 @@ def ttfv_chart(segments: list[SegmentKpis]) -> str:
     slot = (WIDTH - left - 10) / weeks
     body = [text(left, 15, "onboardings per week of time to first value")]
     for i, seg in enumerate(shown):
-        body.append(bar(left + 200 + i * 120, 6, 10, 10, SEGMENT_COLOURS[seg], SEGMENT_LABELS[seg]))
-        body.append(text(left + 214 + i * 120, 15, SEGMENT_LABELS[seg]))
+        x = WIDTH - 110 * (len(shown) - i)
+        body.append(bar(x, 6, 10, 10, SEGMENT_COLOURS[seg], SEGMENT_LABELS[seg]))
+        body.append(text(x + 14, 15, SEGMENT_LABELS[seg]))
     for w in range(weeks):
         x0 = left + w * slot
         width = (slot - 4) / len(shown)

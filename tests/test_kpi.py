@@ -129,7 +129,7 @@ def seed(now: datetime = NOW) -> None:
     m2.escalate(44, "Success survey: the customer has not reached their goal", resolved_on=45)
     m2.log(45, "completed", "onboarding_complete")
 
-    s1 = start("s1", "smb", 60, now, company="Smith & Sons <Dental>")
+    s1 = start("s1", "smb", 60, now)
     s1.log(0, "phase", "self_serve_setup").email(0, "welcome", "champion")
     s1.log(0.2, "action", "log_touch", "sales_handover: form complete")  # internal: not a customer touch
     s1.log(0.5, "action", "log_touch", "personal_welcome: called Priya")
@@ -151,7 +151,7 @@ def seed(now: datetime = NOW) -> None:
     m3.log(6, "health", "yellow", "no activity for 5 days")
     m3.escalate(7, "No login 7 days after signing").escalate(14, "No activity for 10 days")
 
-    s4 = start("s4", "smb", 10, now).log(0, "phase", "self_serve_setup")
+    s4 = start("s4", "smb", 10, now, company="Smith & Sons <Dental>").log(0, "phase", "self_serve_setup")
     s4.log(9.9, "health", "red", "no activity for 10 days").escalate(9.9, "No activity for 10 days")
 
     start("s5", "smb", 5, now).log(0, "phase", "self_serve_setup").log(2, "paused", "paused", "budget freeze")
