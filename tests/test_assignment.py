@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
+import uuid
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -21,6 +24,8 @@ from onboarding.config import Settings
 from onboarding.db import Account, Onboarding, Staff, engine, upgrade
 from onboarding.effects import Assignment, AssignRequest
 from onboarding.models import Reassign
+from tests.conftest import begin
+from worker import build_worker
 from workflows.onboarding import OnboardingWorkflow as W
 
 SIGNED = datetime(2026, 3, 2, 9, tzinfo=UTC)
@@ -51,6 +56,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.M
         url = f"sqlite:///{tmp_path / 'records.db'}"
         upgrade(url)
     monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("OUTBOX_DIR", str(tmp_path / "outbox"))
     return url
 
 
@@ -209,6 +215,42 @@ def test_concurrent_starts_never_over_assign(db_url: str, tmp_path: Path, monkey
         assert dict(seats) == {"is-x": 12, "is-y": 12}
         assert db.exec(select(func.count()).select_from(Staff)).one() == 6
     assert loads(db_url) == {"csm-a": 6, "csm-b": 8, "csm-c": 10}
+
+
+async def test_many_onboardings_started_at_once_share_the_seats_in_order(
+    env: WorkflowEnvironment, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Eight SMB contracts signed at the same moment, through the real workflow and worker."""
+    path = write_roster(
+        tmp_path / "staff.yaml",
+        person("csm-a", "csm", ["smb"], 2),
+        person("csm-b", "csm", ["smb"], 3),
+        person("mgr-d", "cs_manager", ["smb"], 100),
+    )
+    monkeypatch.setenv("STAFF_FILE", str(path))
+    settings, queue = Settings.from_env(), f"test-{uuid.uuid4()}"
+    async with build_worker(env.client, queue):
+        runs = await asyncio.gather(
+            *(
+                begin(env, env.client, queue, settings, "smb", account_id=f"rush-{uuid.uuid4().hex[:8]}")
+                for _ in range(8)
+            )
+        )
+        await env.sleep(timedelta(hours=1))
+        owners = Counter([(await run.status()).owner for run in runs])
+        for run in runs:
+            await run.handle.terminate("test over")
+
+    # 5 seats; then a 3/2, b 4/3, b 5/3 (least loaded relative to capacity, fewer onboardings first).
+    assert owners == {"csm-a": 3, "csm-b": 5}
+    assert loads(db_url) == owners
+    tasks = [t for run in runs for t in run.tasks()]
+    assert sorted(t.reason for t in tasks) == [
+        "All smb CSMs are at capacity: csm-a now has 3 of 2 active onboardings",
+        "All smb CSMs are at capacity: csm-b now has 4 of 3 active onboardings",
+        "All smb CSMs are at capacity: csm-b now has 5 of 3 active onboardings",
+    ]
+    assert {(t.rule, t.assignee) for t in tasks} == {("capacity", "mgr-d")}
 
 
 async def test_a_full_team_still_starts_the_onboarding_and_escalates_to_the_manager(

@@ -236,8 +236,9 @@ async def test_every_event_is_one_row_after_a_worker_restart_and_activity_retrie
     calm, restarted = f"test-{uuid.uuid4()}", f"test-{uuid.uuid4()}"
     async with build_worker(env.client, calm), contextlib.AsyncExitStack() as workers:
         await workers.enter_async_context(replaying_worker(env.client, restarted))
-        control = await begin(env, env.client, calm, settings, "mid_market", account_id="calm-co")
-        subject = await begin(env, env.client, restarted, settings, "mid_market", account_id="restarted-co")
+        suffix = uuid.uuid4().hex[:8]
+        control = await begin(env, env.client, calm, settings, "mid_market", account_id=f"calm-{suffix}")
+        subject = await begin(env, env.client, restarted, settings, "mid_market", account_id=f"restarted-{suffix}")
 
         async def restart() -> None:
             await workers.aclose()
@@ -245,6 +246,8 @@ async def test_every_event_is_one_row_after_a_worker_restart_and_activity_retrie
 
         await journey(env, [control, subject], restart)
         status = await subject.status()
+        for run in (control, subject):
+            await run.handle.terminate("test over")
 
     def what(run: Run) -> list[tuple[float, str, str, str | None]]:
         return [(h.day, h.kind, h.name, h.to) for h in run.timeline()]
