@@ -22,7 +22,6 @@ from onboarding.db import Onboarding, Staff
 from onboarding.models import Segment, StaffMember, problems
 
 StaffRole = Literal["csm", "implementation_specialist", "cs_manager"]
-STAFF_ROLES: tuple[StaffRole, ...] = StaffRole.__args__  # type: ignore[attr-defined]
 OPEN_STATUSES = ("active", "paused")
 
 
@@ -34,9 +33,6 @@ class Person(StaffMember):
     segments: list[Segment] = Field(min_length=1)
     capacity: int = Field(ge=1, le=200, description="active onboardings at once (DOMAIN.md: 8-15, 40-80)")
     active: bool = True
-
-    def member(self) -> StaffMember:
-        return StaffMember(id=self.id, name=self.name, email=self.email)
 
     def row(self) -> Staff:
         return Staff(**self.model_dump())
@@ -71,10 +67,6 @@ def load(path: Path) -> Roster:
         return Roster.model_validate(data)
     except ValidationError as e:
         raise RosterError("\n".join(f"{path}: {line}" for line in problems(e))) from None
-
-
-def person(row: Staff) -> Person:
-    return Person.model_validate(row.model_dump())
 
 
 def save(db: Session, people: Iterable[Person]) -> None:
