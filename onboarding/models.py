@@ -66,7 +66,11 @@ def field_path(loc: tuple[int | str, ...]) -> str:
 
 def problems(error: ValidationError) -> list[str]:
     """One line per problem, naming the field: 'contacts[0].email: expected an email address ...'."""
-    return [f"{field_path(e['loc'])}: {e['msg'].removeprefix('Value error, ')}" for e in error.errors()]
+    lines = []
+    for e in error.errors():
+        message = e["msg"].removeprefix("Value error, ")
+        lines.append(f"{field_path(e['loc'])}: {message}" if e["loc"] else message)  # model checks name their field
+    return lines
 
 
 class Strict(BaseModel):
