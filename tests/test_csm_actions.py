@@ -239,3 +239,17 @@ async def test_rising_support_load_escalates_to_a_person(env: WorkflowEnvironmen
     assert [e.reason for e in status.open_escalations if e.id.startswith("red_flag")] == [
         "Rising support load during onboarding",
     ]
+
+
+async def test_an_escalating_event_before_the_team_is_assigned_waits_for_the_team(
+    env: WorkflowEnvironment, onboard
+) -> None:
+    run = await onboard("smb")  # no wait: the signal races the team assignment
+    await run.event("survey_answer", goal_reached=False, csat=2)
+    await run.settled()
+    status = await run.status()
+    assert sorted(e.reason for e in status.open_escalations) == [
+        "Low satisfaction on the success survey",
+        "Success survey: the customer has not reached their goal",
+    ]
+    assert {e.assignee for e in status.open_escalations} == {status.owner}
