@@ -31,6 +31,12 @@ from workflows.onboarding import OnboardingWorkflow
 
 CONTRACTS = Path(__file__).resolve().parent.parent / "contracts"
 DAY = timedelta(days=1)
+ACTIVITY_ENDS = (
+    ET.EVENT_TYPE_ACTIVITY_TASK_COMPLETED,
+    ET.EVENT_TYPE_ACTIVITY_TASK_FAILED,
+    ET.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT,
+    ET.EVENT_TYPE_ACTIVITY_TASK_CANCELED,
+)
 
 
 @pytest_asyncio.fixture
@@ -159,10 +165,11 @@ class Run:
         seen = -1
         for _ in range(200):
             kinds = [e.event_type async for e in self.latest.fetch_history_events()]
-            count = kinds.count
-            idle = count(ET.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED) == count(
-                ET.EVENT_TYPE_ACTIVITY_TASK_COMPLETED
-            ) and count(ET.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED) == count(ET.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)
+            ended = sum(kinds.count(kind) for kind in ACTIVITY_ENDS)
+            tasks_done = kinds.count(ET.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED) == kinds.count(
+                ET.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
+            )
+            idle = tasks_done and kinds.count(ET.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED) == ended
             if idle and len(kinds) == seen:
                 return
             seen = len(kinds)

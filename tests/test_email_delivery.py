@@ -349,3 +349,19 @@ async def test_the_local_outbox_writes_an_eml_a_person_can_open(
     text, html = mail.get_body(("plain",)), mail.get_body(("html",))
     assert text is not None and html is not None
     assert text.get_content() == row.text and html.get_content().strip() == row.html.strip()
+
+
+async def test_a_provider_refusing_everything_opens_one_task_per_touch_and_settles(
+    env: WorkflowEnvironment, onboard: Onboard, sendgrid: SendGrid, settings: Settings
+) -> None:
+    """A revoked API key: each customer touch opens one task; the refused notices about those
+    tasks are recorded, not escalated again (that looped forever)."""
+    sendgrid.answer = lambda mail, n: Response('{"errors": [{"message": "invalid key"}]}', status=401)
+    run = await onboard("smb")
+    await run.settled()
+    tasks = [t.key for t in run.tasks() if t.rule == "email_failed"]
+    assert len(tasks) == 1 and tasks[0].endswith("/email_failed.signed.welcome")
+    assert sendgrid.templates() == ["welcome", "escalation"]
+    assert [(h.name, h.to) for h in run.timeline("event")] == [("email_failed", "csm")]
+    history = await run.latest.fetch_history()
+    assert len(history.events) < 100

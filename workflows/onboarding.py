@@ -46,6 +46,7 @@ Effect = EmailRequest | EscalationRequest | ResolveRequest | TimelineEntry
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 RETRY = RetryPolicy(maximum_interval=timedelta(minutes=5))
 TIMELINE_AS_LOCAL_ACTIVITY = "timeline-as-local-activity"
+REFUSED_NOTICE_NOT_ESCALATED = "refused-escalation-notice-is-not-escalated"
 
 
 def _day(at: datetime | None) -> str:
@@ -368,6 +369,11 @@ class OnboardingWorkflow:
             cause = err.cause
             if not (isinstance(cause, ApplicationError) and cause.non_retryable):
                 raise
+            if email.template == "escalation" and workflow.patched(REFUSED_NOTICE_NOT_ESCALATED):
+                # The human task behind this notice is open already: escalating the refused
+                # notice would send another notice through the same refusing provider, forever.
+                self.record("event", "email_failed", "engine", to=email.to.role, detail=cause.message)
+                return
             # A permanent refusal (bad address, rejected content): a person must fix it.
             touch = email.key.split("/", 1)[1]
             self.escalate(
