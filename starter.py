@@ -93,10 +93,17 @@ async def start(
                 ]
             ),
             static_summary=f"{contract.company} · {SEGMENT_NAMES[segment]}",
-            static_details=f"Playbook: {plan.title}, {plan.length.days} days, {len(plan.phases)} phases.",
+            static_details=f"Playbook: {plan.title}, {length(plan.length)}, {len(plan.phases)} phases.",
         )
     except WorkflowAlreadyStartedError:
         raise AlreadyOnboarding(contract.workflow_id) from None
+
+
+def length(span: timedelta) -> str:
+    """A playbook's length in words: '30 days', or '150 seconds' for a compressed test playbook."""
+    if span >= timedelta(days=1):
+        return f"{span.days} days"
+    return f"{int(span.total_seconds())} seconds"
 
 
 def read_source(arg: str) -> str:
