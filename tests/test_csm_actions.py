@@ -18,11 +18,13 @@ from onboarding.models import (
     KickoffDone,
     ModuleCompleted,
     Pause,
+    ResolveEscalation,
     Resume,
     StepAction,
     SuccessCriteriaMet,
 )
 from tests.conftest import Run
+from workflows import attributes
 from workflows.onboarding import OnboardingWorkflow as W
 
 
@@ -253,3 +255,18 @@ async def test_an_escalating_event_before_the_team_is_assigned_waits_for_the_tea
         "Success survey: the customer has not reached their goal",
     ]
     assert {e.assignee for e in status.open_escalations} == {status.owner}
+
+
+async def test_an_escalation_resolved_after_completion_is_closed_at_once(env: WorkflowEnvironment, onboard) -> None:
+    run = await onboard("smb")
+    await env.sleep(timedelta(days=2, hours=1))  # no personal welcome within 48 h: escalated
+    [escalation] = (await run.status()).open_escalations
+    await run.act(W.success_criteria_met, SuccessCriteriaMet(evidence="Booking page live, 25 bookings"))
+    await run.settled()  # complete, continued as new into the check-in cadence
+    status = await run.act(W.resolve_escalation, ResolveEscalation(escalation=escalation.id, note="Called Priya"))
+    assert status.open_escalations == []
+    await run.settled()  # not a week later, at the next check-in: now
+    [task] = run.tasks()
+    assert task.status == "resolved" and task.resolution == "Called Priya"
+    described = await run.latest.describe()
+    assert described.typed_search_attributes.get(attributes.ESCALATED) is False

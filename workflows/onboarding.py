@@ -47,6 +47,7 @@ ACTIVITY_TIMEOUT = timedelta(seconds=30)
 RETRY = RetryPolicy(maximum_interval=timedelta(minutes=5))
 TIMELINE_AS_LOCAL_ACTIVITY = "timeline-as-local-activity"
 REFUSED_NOTICE_NOT_ESCALATED = "refused-escalation-notice-is-not-escalated"
+CADENCE_ACTS_BETWEEN_CHECK_INS = "cadence-acts-between-check-ins"
 
 
 def _day(at: datetime | None) -> str:
@@ -130,27 +131,30 @@ class OnboardingWorkflow:
             await self.wait_for_change(seen, self.j.next_wake(workflow.now()))
 
     async def check_in_cadence(self) -> None:
-        """After onboarding: weekly, then monthly, then quarterly check-ins, until cancelled."""
+        """After onboarding: weekly, then monthly, then quarterly check-ins, until cancelled.
+        CSM actions in between (resolving an escalation, reassigning) take effect at once."""
         when = self.next_check_in()
-        workflow.set_current_details(f"Onboarding complete. Next check-in {_day(when)}.")
-        updates = self.attribute_updates(workflow.now())
-        if updates:
-            workflow.upsert_search_attributes(updates)
-        try:
-            await workflow.wait_condition(
-                lambda: self.p.outcome == "cancelled",
-                timeout=when - workflow.now(),
-                timeout_summary="next check-in",
-            )
-        except TimeoutError:
-            self.p.check_ins_sent += 1
-            self.touch(
-                f"check_in.{self.p.check_ins_sent}",
-                Send(template=self.j.playbook.post_onboarding_template, to="champion"),
-            )
-        await self.perform()
-        if self.p.outcome == "completed":
-            self.continue_as_new(f"Check-in {self.p.check_ins_sent} sent")
+        acts_between = workflow.patched(CADENCE_ACTS_BETWEEN_CHECK_INS)
+        while self.p.outcome == "completed":
+            workflow.set_current_details(f"Onboarding complete. Next check-in {_day(when)}.")
+            updates = self.attribute_updates(workflow.now())
+            if updates:
+                workflow.upsert_search_attributes(updates)
+            try:
+                await workflow.wait_condition(
+                    lambda: self.p.outcome == "cancelled" or (acts_between and bool(self.effects)),
+                    timeout=when - workflow.now(),
+                    timeout_summary="next check-in",
+                )
+            except TimeoutError:
+                self.p.check_ins_sent += 1
+                self.touch(
+                    f"check_in.{self.p.check_ins_sent}",
+                    Send(template=self.j.playbook.post_onboarding_template, to="champion"),
+                )
+                await self.perform()
+                self.continue_as_new(f"Check-in {self.p.check_ins_sent} sent")
+            await self.perform()
 
     def next_check_in(self) -> datetime:
         assert self.p.completed_at
