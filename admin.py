@@ -6,6 +6,7 @@ import typer
 
 from cli import actions, database, playbooks, records, views
 from cli import email as email_cli
+from cli import simulate as simulate_cli
 from cli.shutdown import exit_after
 
 app = typer.Typer(
@@ -18,6 +19,7 @@ app.command()(records.report)
 app.add_typer(actions.app)
 app.add_typer(views.app)
 app.add_typer(email_cli.app)
+app.add_typer(simulate_cli.app)
 
 if __name__ == "__main__":
     exit_after(app)

@@ -1,0 +1,423 @@
+"""Drive one customer journey through the real workflow, day by day, on the time-skipping server.
+
+The real workflow runs the real playbook with the real activities, except that email goes to
+an in-memory sink (still rendered) and the database is a throwaway SQLite file, one per
+simulation. The scenario's actions are sent as the workflow's own signal and updates at their
+virtual day; an update the workflow refuses becomes a `rejected` line. Before each action
+the run waits until the workflow is idle, so a rule due at the very moment of an action always
+acts first and every run of a scenario gives the same timeline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal, cast
+
+from sqlmodel import Session, select
+from temporalio.api.enums.v1 import EventType
+from temporalio.api.history.v1 import HistoryEvent
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.exceptions import FailureError
+from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
+from temporalio.service import RPCError, RPCStatusCode
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+import activities
+import starter
+from connection import binary, register_search_attributes
+from onboarding import effects
+from onboarding.db import TimelineEvent, engine, upgrade
+from onboarding.models import Contract, ProductEvent, Segment, Status
+from onboarding.playbook import Playbook
+from simulator.order import EffectOrder
+from simulator.scenario import Scenario, ScenarioError, Step
+from simulator.sink import EmailSink
+from simulator.timeline import Entry, day_of, timeline_order
+from workflows.onboarding import OnboardingWorkflow
+
+DAY = timedelta(days=1)
+SETTLE_TIMEOUT = 60.0  # wall seconds a workflow may stay busy at one virtual moment
+TIMER_GUARD = timedelta(seconds=60)  # an action this close before a timer waits for it (see clear_of_timers)
+HUMAN_TOUCHES = {"kickoff_done", "log_touch"}  # CSM actions that are a contact with the customer
+INTERNAL_TOUCHES = {"sales_handover"}  # logged touches that never reach the customer
+
+_ACTIVITY_CLOSED = {
+    EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED: "activity_task_completed_event_attributes",
+    EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED: "activity_task_failed_event_attributes",
+    EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT: "activity_task_timed_out_event_attributes",
+    EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED: "activity_task_canceled_event_attributes",
+}
+_TASK_CLOSED = {
+    EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED,
+    EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED,
+    EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT,
+}
+
+
+class SimulationError(RuntimeError):
+    """The engine could not run the scenario (a workflow bug, a stuck run)."""
+
+
+@dataclass
+class Result:
+    """What one simulated onboarding did."""
+
+    scenario: str
+    segment: Segment
+    playbook: str
+    signed_at: datetime
+    days: float
+    outcome: Literal["completed", "cancelled", "active"]
+    days_to_first_value: float | None
+    history_events: int
+    runs: int
+    timeline: list[Entry]
+    human_touches: int
+    seconds: float
+
+    @property
+    def reported(self) -> list[Entry]:
+        return [e for e in self.timeline if e.reported]
+
+    def to_json(self) -> dict[str, Any]:
+        """The documented JSON object (docs/simulator.md)."""
+        return {
+            "segment": self.segment,
+            "outcome": self.outcome,
+            "days_to_first_value": self.days_to_first_value,
+            "history_events": self.history_events,
+            "timeline": [e.public() for e in self.reported],
+        }
+
+
+def default_days(plan: Playbook) -> float:
+    """The playbook's length plus 30 days."""
+    return plan.length / DAY + 30
+
+
+def quiet_runtime() -> Runtime:
+    """The SDK core logs only errors: its warnings about the test server are noise to a CS ops reader."""
+    return Runtime(telemetry=TelemetryConfig(logging=LoggingConfig(filter=TelemetryFilter("ERROR", "ERROR"))))
+
+
+class Simulator:
+    """A time-skipping server (started here or given), a worker and a scratch folder, reused across runs."""
+
+    def __init__(self, env: WorkflowEnvironment | None = None) -> None:
+        self._given = env
+        self._stack = contextlib.AsyncExitStack()
+        self.sink = EmailSink()
+        self.order = EffectOrder()
+        self.task_queue = f"simulation-{uuid.uuid4().hex[:8]}"
+        self.runs = 0
+
+    async def __aenter__(self) -> Simulator:
+        stack = self._stack
+        await stack.__aenter__()
+        try:
+            if self._given is None:
+                self.env = await stack.enter_async_context(
+                    await WorkflowEnvironment.start_time_skipping(
+                        test_server_existing_path=binary("temporal-test-server"),
+                        data_converter=pydantic_data_converter,
+                        runtime=quiet_runtime(),
+                    )
+                )
+                await register_search_attributes(self.env.client)
+            else:
+                self.env = self._given
+            self.folder = Path(tempfile.mkdtemp(prefix="simulation-"))
+            stack.callback(shutil.rmtree, self.folder, ignore_errors=True)
+            self._keep_environment(stack)
+            os.environ["OUTBOX_DIR"] = str(self.folder / "outbox")
+            self.schema = self.folder / "schema.db"
+            url = f"sqlite:///{self.schema}"
+            upgrade(url)
+            engine(url).dispose()
+            every = cast("list[Callable[..., Any]]", activities.ALL)
+            real = [a for a in every if a.__name__ != effects.SEND_EMAIL]
+            worker = Worker(
+                self.env.client,
+                task_queue=self.task_queue,
+                workflows=[OnboardingWorkflow],
+                activities=[*real, self.sink.activity()],
+                interceptors=[self.order],
+                activity_executor=ThreadPoolExecutor(4),
+                max_concurrent_activities=4,
+            )
+            await stack.enter_async_context(worker)
+        except BaseException:
+            await stack.aclose()
+            raise
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self._stack.__aexit__(kind, error, tb)
+
+    @staticmethod
+    def _keep_environment(stack: contextlib.AsyncExitStack) -> None:
+        """Simulations point the activities at their own files; put the caller's settings back after."""
+        saved = {name: os.environ.get(name) for name in ("DATABASE_URL", "OUTBOX_DIR")}
+
+        def restore() -> None:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+
+        stack.callback(restore)
+
+    @property
+    def client(self) -> Client:
+        return self.env.client
+
+    # ---- one journey -------------------------------------------------------------------
+
+    async def simulate(self, scenario: Scenario, plan: Playbook, days: float | None = None) -> Result:
+        """Run `scenario` on `plan` for `days` (else the scenario's own, else the playbook's length plus 30)."""
+        days = days or scenario.days or default_days(plan)
+        scenario.check_days(days)
+        started = time.monotonic()
+        self.runs += 1
+        database = self.folder / f"run-{self.runs}.db"
+        shutil.copyfile(self.schema, database)
+        url = f"sqlite:///{database}"
+        os.environ["DATABASE_URL"] = url
+        try:
+            contract = self._contract(scenario, plan.segment, await self.env.get_current_time())
+            handle = await starter.start(self.client, contract, plan, self.task_queue)
+            journey = _Journey(self, contract)
+            try:
+                rejected, human = await journey.play(scenario.steps, days)
+                first_run = handle.first_execution_run_id or handle.result_run_id
+                assert first_run, "a started workflow has a run id"
+                histories = await self._histories(handle.id, first_run)
+                status = await journey.status()
+            finally:
+                await journey.end()
+            if histories[-1][-1].event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED:
+                failure = histories[-1][-1].workflow_execution_failed_event_attributes.failure.message
+                raise SimulationError(f"the workflow failed: {failure}")
+            timeline = self._timeline(contract.account_id, journey.signed_at) + rejected
+            return Result(
+                scenario=scenario.name,
+                segment=plan.segment,
+                playbook=plan.title,
+                signed_at=journey.signed_at,
+                days=days,
+                outcome="active" if status.state == "paused" else status.state,
+                days_to_first_value=status.days_to_first_value,
+                history_events=sum(len(h) for h in histories),
+                runs=len(histories),
+                timeline=sorted(timeline, key=timeline_order),
+                human_touches=human,
+                seconds=round(time.monotonic() - started, 2),
+            )
+        finally:
+            engine(url).dispose()
+
+    def _contract(self, scenario: Scenario, segment: Segment, now: datetime) -> Contract:
+        """The scenario's contract, signed now, for this segment, under an account id of its own.
+
+        Each simulation has a database of its own, so the team it gets is the one a fresh
+        roster gives; the account id only has to be new to the server, which outlives runs.
+        """
+        data = dict(scenario.contract_data(segment))
+        data["account_id"] = f"{str(data.get('account_id', 'simulated'))[:40]}-sim-{uuid.uuid4().hex[:8]}"
+        data["segment"] = segment
+        try:
+            return starter.parse_contract(json.dumps(data, default=str), now=now)
+        except starter.ContractError as e:
+            raise ScenarioError(
+                "\n".join(f"{scenario.source}: contract.{line}" for line in str(e).splitlines())
+            ) from None
+
+    async def _histories(self, workflow_id: str, first_run: str) -> list[list[HistoryEvent]]:
+        """Every run's history, oldest first, following continue-as-new."""
+        out: list[list[HistoryEvent]] = []
+        run_id: str | None = first_run
+        while run_id:
+            handle = self.client.get_workflow_handle(workflow_id, run_id=run_id)
+            events = [e async for e in handle.fetch_history_events()]
+            out.append(events)
+            last = events[-1] if events else None
+            run_id = None
+            if last and last.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
+                run_id = last.workflow_execution_continued_as_new_event_attributes.new_execution_run_id
+        return out
+
+    def _timeline(self, account_id: str, signed_at: datetime) -> list[Entry]:
+        """The sink's emails and the activities' timeline rows, in the order the workflow ran them."""
+        with Session(engine(os.environ["DATABASE_URL"])) as db:
+            rows = db.exec(select(TimelineEvent).where(TimelineEvent.account_id == account_id)).all()
+        found: list[tuple[str, Entry]] = []
+        for row in rows:
+            if row.kind == "email":
+                continue  # the sink is the record of email
+            at = row.at.replace(tzinfo=signed_at.tzinfo)
+            entry = Entry(at=at, day=day_of(at, signed_at), kind=row.kind, name=row.name, to=row.to, detail=row.detail)
+            found.append((row.key.removesuffix("#opened"), entry))
+        for sent in self.sink.sent(account_id):
+            day = day_of(sent.at, signed_at)
+            found.append(
+                (
+                    sent.key,
+                    Entry(at=sent.at, day=day, kind="email", name=sent.template, to=sent.role, detail=sent.subject),
+                )
+            )
+
+        def when(pair: tuple[str, Entry]) -> tuple[datetime, float]:
+            position = self.order.position(pair[0])
+            return (pair[1].at, float("inf") if position is None else position)
+
+        return [entry for _, entry in sorted(found, key=when)]
+
+
+def _idle(events: list[HistoryEvent]) -> bool:
+    """No workflow task and no activity outstanding (a closed run is idle too)."""
+    open_activities: set[int] = set()
+    task_open = False
+    for event in events:
+        kind = event.event_type
+        if kind == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
+            cause = event.workflow_task_failed_event_attributes.failure.message
+            raise SimulationError(f"the workflow failed while running the playbook: {cause}")
+        if kind == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            open_activities.add(event.event_id)
+        elif kind in _ACTIVITY_CLOSED:
+            open_activities.discard(getattr(event, _ACTIVITY_CLOSED[kind]).scheduled_event_id)
+        elif kind == EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED:
+            task_open = True
+        elif kind in _TASK_CLOSED:
+            task_open = False
+    return not (task_open or open_activities)
+
+
+def _next_timer(events: list[HistoryEvent]) -> datetime | None:
+    """When the earliest timer still running in this history fires."""
+    running: dict[int, datetime] = {}
+    for event in events:
+        kind = event.event_type
+        if kind == EventType.EVENT_TYPE_TIMER_STARTED:
+            fires = event.timer_started_event_attributes.start_to_fire_timeout.ToTimedelta()
+            running[event.event_id] = event.event_time.ToDatetime(tzinfo=UTC) + fires
+        elif kind == EventType.EVENT_TYPE_TIMER_FIRED:
+            running.pop(event.timer_fired_event_attributes.started_event_id, None)
+        elif kind == EventType.EVENT_TYPE_TIMER_CANCELED:
+            running.pop(event.timer_canceled_event_attributes.started_event_id, None)
+    return min(running.values(), default=None)
+
+
+def _reason(error: WorkflowUpdateFailedError) -> str:
+    """The innermost message: the validator's words, or the activity's (an unknown staff id)."""
+    cause: BaseException | None = error.cause
+    while isinstance(cause, FailureError) and cause.cause is not None:
+        cause = cause.cause
+    return cause.message if isinstance(cause, FailureError) else str(error)
+
+
+class _Journey:
+    """One onboarding being simulated: its clock, its actions, and the watch for broken templates."""
+
+    def __init__(self, sim: Simulator, contract: Contract) -> None:
+        assert contract.signed_at, "parse_contract stamps signed_at"
+        self.sim, self.contract, self.signed_at = sim, contract, contract.signed_at
+        self.handle: WorkflowHandle[Any, Any] = sim.client.get_workflow_handle(contract.workflow_id)
+
+    async def play(self, steps: tuple[Step, ...], days: float) -> tuple[list[Entry], int]:
+        """Every action at its day, then on to the last day; (rejected lines, human touches)."""
+        rejected: list[Entry] = []
+        human = 0
+        for step in steps:
+            await self.clear_of_timers(self.signed_at + step.day * DAY)
+            refusal = await self.act(step)
+            if refusal is not None:
+                at = await self.sim.env.get_current_time()
+                rejected.append(
+                    Entry(
+                        at=at,
+                        day=day_of(at, self.signed_at),
+                        kind="rejected",
+                        name=step.action,
+                        to=None,
+                        detail=refusal,
+                    )
+                )
+            elif step.action in HUMAN_TOUCHES and step.args.get("touch") not in INTERNAL_TOUCHES:
+                human += 1
+        await self.until(self.signed_at + days * DAY)
+        return rejected, human
+
+    async def clear_of_timers(self, at: datetime) -> None:
+        """Run to `at`; a timer due within TIMER_GUARD after it fires first, and then the action goes.
+
+        The time-skipping server refuses a workflow task that cancels a timer it fired meanwhile,
+        and the run then hangs: a signal or update that ends a wait a moment before its timer does
+        exactly that. Moving the action past the timer (seconds, invisible at the timeline's
+        hundredth of a day) keeps the rule documented for actions: what is due fires first.
+        """
+        events = await self.until(at)
+        while (due := _next_timer(events)) and due <= await self.sim.env.get_current_time() + TIMER_GUARD:
+            events = await self.until(due + timedelta(milliseconds=1))
+
+    async def until(self, at: datetime) -> list[HistoryEvent]:
+        """Let virtual time run to `at`, then wait until the workflow has done all that was due."""
+        now = await self.sim.env.get_current_time()
+        if at > now:
+            await self.sim.env.sleep(at - now)
+        deadline = time.monotonic() + SETTLE_TIMEOUT
+        while not _idle(events := [e async for e in self.handle.fetch_history_events()]):
+            if time.monotonic() > deadline:
+                raise SimulationError(f"the workflow stayed busy for {SETTLE_TIMEOUT:g} s at one virtual moment")
+            await asyncio.sleep(0.005)
+        self.check_templates()
+        return events
+
+    def check_templates(self) -> None:
+        """A template that did not render ends the simulation at the first quiet moment after."""
+        failures = self.sim.sink.failures(self.contract.account_id)
+        if failures:
+            f = failures[0]
+            day = day_of(f.at, self.signed_at)
+            raise SimulationError(f"day {day:g}: template {f.template!r} (to {f.role}) does not render: {f.error}")
+
+    async def act(self, step: Step) -> str | None:
+        """Send one action; the workflow's reason if it refuses it."""
+        message = step.message(self.signed_at)
+        try:
+            if isinstance(message, ProductEvent):
+                await self.handle.signal(OnboardingWorkflow.product_event, message)
+            else:
+                await self.handle.execute_update(step.action, message, result_type=Status)
+        except WorkflowUpdateFailedError as e:
+            return _reason(e)
+        except RPCError as e:
+            if e.status not in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
+                raise
+            return "the onboarding is over: its workflow has closed"
+        return None
+
+    async def status(self) -> Status:
+        return await self.handle.query(OnboardingWorkflow.get_status)
+
+    async def end(self) -> None:
+        with contextlib.suppress(RPCError):
+            await self.handle.terminate("simulation over")
