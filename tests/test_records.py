@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -16,7 +16,7 @@ import pytest
 from sqlmodel import Session, SQLModel, col, select
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
+from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput, Interceptor, Worker
 
 import activities
 from activities.records import open_escalation, record_timeline, resolve_escalation
@@ -171,26 +171,32 @@ people:
 """
 
 
-async def replay_activities(run: Run, env: WorkflowEnvironment) -> Counter[str]:
-    """Run every records activity of the run again with its recorded input, as a retry would."""
-    calls: dict[str, tuple[Callable[[Any], object], Any]] = {
-        "assign_team": (assign_team, AssignRequest),
-        "record_timeline": (record_timeline, list[TimelineEntry]),
-        "open_escalation": (open_escalation, EscalationRequest),
-        "resolve_escalation": (resolve_escalation, ResolveRequest),
-    }
-    n: Counter[str] = Counter()
-    async for event in run.handle.fetch_history_events():
-        scheduled = event.activity_task_scheduled_event_attributes
-        if event.HasField("activity_task_scheduled_event_attributes") and scheduled.activity_type.name in calls:
-            fn, arg_type = calls[scheduled.activity_type.name]
-            [arg] = await env.client.data_converter.decode(scheduled.input.payloads, [arg_type])
-            fn(arg)
-            n[scheduled.activity_type.name] += 1
-    return n
+RECORDS = {assign_team, record_timeline, open_escalation, resolve_escalation}
 
 
-def replaying_worker(client: Client, task_queue: str) -> Worker:
+class Remember(Interceptor):
+    """Keeps each records activity the worker completed, with its input, to run it again as a retry would."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[Callable[..., object], Sequence[Any]]] = []
+
+    def intercept_activity(self, next: ActivityInboundInterceptor) -> ActivityInboundInterceptor:
+        return _Remembering(next, self.calls)
+
+
+class _Remembering(ActivityInboundInterceptor):
+    def __init__(self, next: ActivityInboundInterceptor, calls: list[tuple[Callable[..., object], Sequence[Any]]]):
+        super().__init__(next)
+        self.calls = calls
+
+    async def execute_activity(self, input: ExecuteActivityInput) -> Any:
+        result = await self.next.execute_activity(input)
+        if input.fn in RECORDS:
+            self.calls.append((input.fn, input.args))
+        return result
+
+
+def replaying_worker(client: Client, task_queue: str, remember: Remember) -> Worker:
     """The engine's workflow and activities with no workflow cache: every task replays the whole
     history, as a freshly started worker does (and no sticky queue outlives a shutdown)."""
     return Worker(
@@ -201,6 +207,7 @@ def replaying_worker(client: Client, task_queue: str) -> Worker:
         activity_executor=ThreadPoolExecutor(4),
         max_concurrent_activities=4,
         max_cached_workflows=0,
+        interceptors=[remember],
     )
 
 
@@ -234,15 +241,16 @@ async def test_every_event_is_one_row_after_a_worker_restart_and_activity_retrie
     monkeypatch.setenv("STAFF_FILE", str(roster))
     settings = Settings.from_env()
     calm, restarted = f"test-{uuid.uuid4()}", f"test-{uuid.uuid4()}"
+    remember = Remember()
     async with build_worker(env.client, calm), contextlib.AsyncExitStack() as workers:
-        await workers.enter_async_context(replaying_worker(env.client, restarted))
+        await workers.enter_async_context(replaying_worker(env.client, restarted, remember))
         suffix = uuid.uuid4().hex[:8]
         control = await begin(env, env.client, calm, settings, "mid_market", account_id=f"calm-{suffix}")
         subject = await begin(env, env.client, restarted, settings, "mid_market", account_id=f"restarted-{suffix}")
 
         async def restart() -> None:
             await workers.aclose()
-            await workers.enter_async_context(replaying_worker(env.client, restarted))
+            await workers.enter_async_context(replaying_worker(env.client, restarted, remember))
 
         await journey(env, [control, subject], restart)
         status = await subject.status()
@@ -272,7 +280,9 @@ async def test_every_event_is_one_row_after_a_worker_restart_and_activity_retrie
     ]
 
     before = snapshot(db_url)
-    again = await replay_activities(subject, env)  # batching depends on when updates arrive
+    for fn, args in remember.calls:
+        fn(*args)
+    again = Counter(fn.__name__ for fn, _ in remember.calls)  # batching depends on when updates arrive
     assert again["assign_team"] == 1 and again["record_timeline"] >= 8
     assert snapshot(db_url) == before
 
