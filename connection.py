@@ -2,10 +2,13 @@
 
 TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TLS settings and TEMPORAL_PROFILE
 (with a temporal.toml) pick the cluster; the default is the local stack on localhost:7233.
+PAYLOAD_ENCRYPTION_KEYS turns on the payload codec (onboarding/codec.py): every process that
+talks to the cluster must then have the same keys, so they all connect through here.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import sys
 from pathlib import Path
@@ -13,7 +16,10 @@ from typing import Any
 
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
 from temporalio.envconfig import ClientConfig
+
+from onboarding.codec import codec_from_env
 
 
 def connect_config() -> dict[str, Any]:
@@ -22,9 +28,21 @@ def connect_config() -> dict[str, Any]:
     return config
 
 
+def data_converter() -> DataConverter:
+    """Pydantic JSON payloads; encrypted, failure messages included, when PAYLOAD_ENCRYPTION_KEYS is set."""
+    codec = codec_from_env()
+    if codec is None:
+        return pydantic_data_converter
+    return dataclasses.replace(
+        pydantic_data_converter,
+        payload_codec=codec,
+        failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
+    )
+
+
 async def connect() -> Client:
     config = connect_config()
-    return await Client.connect(config.pop("target_host"), data_converter=pydantic_data_converter, **config)
+    return await Client.connect(config.pop("target_host"), data_converter=data_converter(), **config)
 
 
 def namespace() -> str:
