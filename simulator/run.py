@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, cast
@@ -44,6 +44,7 @@ from onboarding import effects
 from onboarding.db import TimelineEvent, engine, upgrade
 from onboarding.models import Contract, ProductEvent, Segment, Status
 from onboarding.playbook import Playbook
+from simulator import history
 from simulator.order import EffectOrder
 from simulator.scenario import Scenario, ScenarioError, Step
 from simulator.sink import EmailSink
@@ -55,18 +56,6 @@ SETTLE_TIMEOUT = 60.0  # wall seconds a workflow may stay busy at one virtual mo
 TIMER_GUARD = timedelta(seconds=60)  # an action this close before a timer waits for it (see clear_of_timers)
 HUMAN_TOUCHES = {"kickoff_done", "log_touch"}  # CSM actions that are a contact with the customer
 INTERNAL_TOUCHES = {"sales_handover"}  # logged touches that never reach the customer
-
-_ACTIVITY_CLOSED = {
-    EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED: "activity_task_completed_event_attributes",
-    EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED: "activity_task_failed_event_attributes",
-    EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT: "activity_task_timed_out_event_attributes",
-    EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED: "activity_task_canceled_event_attributes",
-}
-_TASK_CLOSED = {
-    EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED,
-    EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED,
-    EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT,
-}
 
 
 class SimulationError(RuntimeError):
@@ -116,31 +105,25 @@ def quiet_runtime() -> Runtime:
 
 
 class Simulator:
-    """A time-skipping server (started here or given), a worker and a scratch folder, reused across runs."""
+    """A time-skipping server, a worker and a scratch folder of its own, reused by every simulation."""
 
-    def __init__(self, env: WorkflowEnvironment | None = None) -> None:
-        self._given = env
-        self._stack = contextlib.AsyncExitStack()
+    def __init__(self) -> None:
+        self._stack = contextlib.AsyncExitStack()  # what __aexit__ undoes
         self.sink = EmailSink()
         self.order = EffectOrder()
         self.task_queue = f"simulation-{uuid.uuid4().hex[:8]}"
         self.runs = 0
 
     async def __aenter__(self) -> Simulator:
-        stack = self._stack
-        await stack.__aenter__()
-        try:
-            if self._given is None:
-                self.env = await stack.enter_async_context(
-                    await WorkflowEnvironment.start_time_skipping(
-                        test_server_existing_path=binary("temporal-test-server"),
-                        data_converter=pydantic_data_converter,
-                        runtime=quiet_runtime(),
-                    )
+        async with contextlib.AsyncExitStack() as stack:  # on a failure half-way, undo what was done
+            self.env = await stack.enter_async_context(
+                await WorkflowEnvironment.start_time_skipping(
+                    test_server_existing_path=binary("temporal-test-server"),
+                    data_converter=pydantic_data_converter,
+                    runtime=quiet_runtime(),
                 )
-                await register_search_attributes(self.env.client)
-            else:
-                self.env = self._given
+            )
+            await register_search_attributes(self.env.client)
             self.folder = Path(tempfile.mkdtemp(prefix="simulation-"))
             stack.callback(shutil.rmtree, self.folder, ignore_errors=True)
             self._keep_environment(stack)
@@ -161,9 +144,7 @@ class Simulator:
                 max_concurrent_activities=4,
             )
             await stack.enter_async_context(worker)
-        except BaseException:
-            await stack.aclose()
-            raise
+            self._stack = stack.pop_all()
         return self
 
     async def __aexit__(
@@ -209,7 +190,7 @@ class Simulator:
                 rejected, human = await journey.play(scenario.steps, days)
                 first_run = handle.first_execution_run_id or handle.result_run_id
                 assert first_run, "a started workflow has a run id"
-                histories = await self._histories(handle.id, first_run)
+                histories = await history.runs(self.client, handle.id, first_run)
                 status = await journey.status()
             finally:
                 await journey.end()
@@ -250,20 +231,6 @@ class Simulator:
                 "\n".join(f"{scenario.source}: contract.{line}" for line in str(e).splitlines())
             ) from None
 
-    async def _histories(self, workflow_id: str, first_run: str) -> list[list[HistoryEvent]]:
-        """Every run's history, oldest first, following continue-as-new."""
-        out: list[list[HistoryEvent]] = []
-        run_id: str | None = first_run
-        while run_id:
-            handle = self.client.get_workflow_handle(workflow_id, run_id=run_id)
-            events = [e async for e in handle.fetch_history_events()]
-            out.append(events)
-            last = events[-1] if events else None
-            run_id = None
-            if last and last.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
-                run_id = last.workflow_execution_continued_as_new_event_attributes.new_execution_run_id
-        return out
-
     def _timeline(self, account_id: str, signed_at: datetime) -> list[Entry]:
         """The sink's emails and the activities' timeline rows, in the order the workflow ran them."""
         with Session(engine(os.environ["DATABASE_URL"])) as db:
@@ -291,41 +258,6 @@ class Simulator:
         return [entry for _, entry in sorted(found, key=when)]
 
 
-def _idle(events: list[HistoryEvent]) -> bool:
-    """No workflow task and no activity outstanding (a closed run is idle too)."""
-    open_activities: set[int] = set()
-    task_open = False
-    for event in events:
-        kind = event.event_type
-        if kind == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
-            cause = event.workflow_task_failed_event_attributes.failure.message
-            raise SimulationError(f"the workflow failed while running the playbook: {cause}")
-        if kind == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
-            open_activities.add(event.event_id)
-        elif kind in _ACTIVITY_CLOSED:
-            open_activities.discard(getattr(event, _ACTIVITY_CLOSED[kind]).scheduled_event_id)
-        elif kind == EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED:
-            task_open = True
-        elif kind in _TASK_CLOSED:
-            task_open = False
-    return not (task_open or open_activities)
-
-
-def _next_timer(events: list[HistoryEvent]) -> datetime | None:
-    """When the earliest timer still running in this history fires."""
-    running: dict[int, datetime] = {}
-    for event in events:
-        kind = event.event_type
-        if kind == EventType.EVENT_TYPE_TIMER_STARTED:
-            fires = event.timer_started_event_attributes.start_to_fire_timeout.ToTimedelta()
-            running[event.event_id] = event.event_time.ToDatetime(tzinfo=UTC) + fires
-        elif kind == EventType.EVENT_TYPE_TIMER_FIRED:
-            running.pop(event.timer_fired_event_attributes.started_event_id, None)
-        elif kind == EventType.EVENT_TYPE_TIMER_CANCELED:
-            running.pop(event.timer_canceled_event_attributes.started_event_id, None)
-    return min(running.values(), default=None)
-
-
 def _reason(error: WorkflowUpdateFailedError) -> str:
     """The innermost message: the validator's words, or the activity's (an unknown staff id)."""
     cause: BaseException | None = error.cause
@@ -341,6 +273,7 @@ class _Journey:
         assert contract.signed_at, "parse_contract stamps signed_at"
         self.sim, self.contract, self.signed_at = sim, contract, contract.signed_at
         self.handle: WorkflowHandle[Any, Any] = sim.client.get_workflow_handle(contract.workflow_id)
+        self.events: list[HistoryEvent] = []  # the latest run's history, as of the last look
 
     async def play(self, steps: tuple[Step, ...], days: float) -> tuple[list[Entry], int]:
         """Every action at its day, then on to the last day; (rejected lines, human touches)."""
@@ -375,7 +308,9 @@ class _Journey:
         hundredth of a day) keeps the rule documented for actions: what is due fires first.
         """
         events = await self.until(at)
-        while (due := _next_timer(events)) and due <= await self.sim.env.get_current_time() + TIMER_GUARD:
+        while (due := history.next_timer(events)) is not None:
+            if due > await self.sim.env.get_current_time() + TIMER_GUARD:
+                return
             events = await self.until(due + timedelta(milliseconds=1))
 
     async def until(self, at: datetime) -> list[HistoryEvent]:
@@ -384,12 +319,19 @@ class _Journey:
         if at > now:
             await self.sim.env.sleep(at - now)
         deadline = time.monotonic() + SETTLE_TIMEOUT
-        while not _idle(events := [e async for e in self.handle.fetch_history_events()]):
+        while not await self.idle():
             if time.monotonic() > deadline:
                 raise SimulationError(f"the workflow stayed busy for {SETTLE_TIMEOUT:g} s at one virtual moment")
             await asyncio.sleep(0.005)
         self.check_templates()
-        return events
+        return self.events
+
+    async def idle(self) -> bool:
+        self.events = [e async for e in self.handle.fetch_history_events()]
+        try:
+            return history.idle(self.events)
+        except history.WorkflowTaskFailed as e:
+            raise SimulationError(f"the workflow failed while running the playbook: {e}") from None
 
     def check_templates(self) -> None:
         """A template that did not render ends the simulation at the first quiet moment after."""
