@@ -95,6 +95,19 @@ def postgres_url() -> Iterator[str]:
         admin.close()
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The engine's database for activities and workers: a SQLite file, then a PostgreSQL database."""
+    if request.param == "postgres":
+        url: str = request.getfixturevalue("postgres_url")
+    else:
+        url = f"sqlite:///{tmp_path / 'records.db'}"
+        upgrade(url)
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("OUTBOX_DIR", str(tmp_path / "outbox"))
+    return url
+
+
 @dataclass(frozen=True)
 class Happened:
     day: float

@@ -21,7 +21,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.team import assign_team, find_staff
 from onboarding.config import Settings
-from onboarding.db import Account, Onboarding, Staff, engine, upgrade
+from onboarding.db import Account, Onboarding, Staff, engine
 from onboarding.effects import Assignment, AssignRequest
 from onboarding.models import Reassign
 from tests.conftest import begin
@@ -45,19 +45,6 @@ def person(staff_id: str, role: str, segments: list[str], capacity: int) -> dict
 def write_roster(path: Path, *people: dict[str, object]) -> Path:
     path.write_text(yaml.safe_dump({"people": list(people)}))
     return path
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """The engine's database for the activities under test: a SQLite file, then a PostgreSQL database."""
-    if request.param == "postgres":
-        url: str = request.getfixturevalue("postgres_url")
-    else:
-        url = f"sqlite:///{tmp_path / 'records.db'}"
-        upgrade(url)
-    monkeypatch.setenv("DATABASE_URL", url)
-    monkeypatch.setenv("OUTBOX_DIR", str(tmp_path / "outbox"))
-    return url
 
 
 @pytest.fixture

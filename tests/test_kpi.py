@@ -17,7 +17,7 @@ from activities.records import open_escalation, record_timeline, resolve_escalat
 from activities.team import assign_team
 from onboarding import kpi
 from onboarding.config import Settings
-from onboarding.db import Staff, engine, upgrade
+from onboarding.db import Staff, engine
 from onboarding.effects import AssignRequest, EscalationRequest, ResolveRequest, TimelineEntry
 from onboarding.models import VENDOR_ROLES, HumanTouch, ModuleCompleted
 from workflows.onboarding import OnboardingWorkflow as W
@@ -31,20 +31,14 @@ PEOPLE: list[dict[str, Any]] = [
 ]
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """The engine's database, with the roster above: a SQLite file, then a PostgreSQL database."""
-    if request.param == "postgres":
-        url: str = request.getfixturevalue("postgres_url")
-    else:
-        url = f"sqlite:///{tmp_path / 'records.db'}"
-        upgrade(url)
+@pytest.fixture
+def db_url(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The engine's database (SQLite, then PostgreSQL), with the roster above."""
     roster = tmp_path / "staff.yaml"
     people = [p | {"name": p["id"].upper(), "email": f"{p['id']}@vendor.example"} for p in PEOPLE]
     roster.write_text(yaml.safe_dump({"people": people}))
-    monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.setenv("STAFF_FILE", str(roster))
-    return url
+    return db_url
 
 
 @dataclass

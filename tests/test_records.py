@@ -22,7 +22,7 @@ import activities
 from activities.records import open_escalation, record_timeline, resolve_escalation
 from activities.team import assign_team
 from onboarding.config import Settings
-from onboarding.db import Account, HumanTask, Onboarding, TimelineEvent, engine, upgrade
+from onboarding.db import Account, HumanTask, Onboarding, TimelineEvent, engine
 from onboarding.effects import AssignRequest, EscalationRequest, ResolveRequest, TimelineEntry
 from onboarding.models import HumanTouch, KickoffDone, ModuleCompleted, Pause, Reassign, Resume
 from tests.conftest import Run, begin
@@ -32,19 +32,6 @@ from workflows.onboarding import OnboardingWorkflow as W
 
 SIGNED = datetime(2026, 3, 2, 9, tzinfo=UTC)
 WF = "onboarding-acme"
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """The engine's database for the activities and workers: a SQLite file, then a PostgreSQL database."""
-    if request.param == "postgres":
-        url: str = request.getfixturevalue("postgres_url")
-    else:
-        url = f"sqlite:///{tmp_path / 'records.db'}"
-        upgrade(url)
-    monkeypatch.setenv("DATABASE_URL", url)
-    monkeypatch.setenv("OUTBOX_DIR", str(tmp_path / "outbox"))
-    return url
 
 
 def started(account_id: str = "acme", segment: str = "mid_market") -> None:
