@@ -76,3 +76,10 @@ async def test_pause_until_a_date_resumes_by_itself(env: WorkflowEnvironment, on
     assert run.emails() == [(0, "welcome", "champion")]
     await env.sleep(timedelta(days=1))
     assert (6, "setup_day1", "champion") in run.emails()
+
+
+async def test_health_changes_are_recorded_when_they_happen(env: WorkflowEnvironment, onboard) -> None:
+    run = await onboard("smb")
+    await env.sleep(timedelta(days=2, hours=1))  # the 48-hour personal-welcome escalation turns it red
+    await run.settled()
+    assert [(int(h.day), h.name) for h in run.timeline("health")] == [(2, "red")]

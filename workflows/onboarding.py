@@ -48,6 +48,7 @@ RETRY = RetryPolicy(maximum_interval=timedelta(minutes=5))
 TIMELINE_AS_LOCAL_ACTIVITY = "timeline-as-local-activity"
 REFUSED_NOTICE_NOT_ESCALATED = "refused-escalation-notice-is-not-escalated"
 CADENCE_ACTS_BETWEEN_CHECK_INS = "cadence-acts-between-check-ins"
+HEALTH_RECORDED_AT_ONCE = "health-recorded-at-once"
 
 
 def _day(at: datetime | None) -> str:
@@ -124,11 +125,23 @@ class OnboardingWorkflow:
                 self.resume_now("engine")
             self.fire_due_timers()
             self.advance_phases()
-            await self.perform()
-            self.show()
+            if workflow.patched(HEALTH_RECORDED_AT_ONCE):
+                await self.show_and_perform()
+            else:
+                await self.perform()
+                self.show()
             if self.p.outcome != "active" or self.p.completed_at:
                 return
             await self.wait_for_change(seen, self.j.next_wake(workflow.now()))
+
+    async def show_and_perform(self) -> None:
+        """Show the state (details, search attributes, a health change for the timeline) and
+        perform what is queued, until nothing is left: a refused email can escalate, and a
+        health change is recorded now, not at the next wake."""
+        self.show()
+        while self.effects:
+            await self.perform()
+            self.show()
 
     async def check_in_cadence(self) -> None:
         """After onboarding: weekly, then monthly, then quarterly check-ins, until cancelled.
