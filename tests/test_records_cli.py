@@ -11,7 +11,7 @@ from typer.testing import CliRunner, Result
 from activities.team import assign_team
 from admin import app
 from onboarding.db import Staff, engine
-from tests.test_assignment import db_url, request  # noqa: F401 (db_url is a fixture)
+from tests.test_assignment import request
 
 PEOPLE = [
     {
