@@ -52,7 +52,7 @@ def ids(url: str) -> list[str]:
         return sorted(db.exec(select(Staff.id)).all())
 
 
-def test_import_then_list_load_against_capacity(db_url: str, tmp_path: Path) -> None:  # noqa: F811
+def test_import_then_list_load_against_capacity(db_url: str, tmp_path: Path) -> None:
     assert staff().output == "The roster is empty. Fill it with: python admin.py staff import staff.yaml\n"
     path = roster_file(tmp_path, PEOPLE)
     assert staff("import", str(path)).output == f"imported 2 people from {path}: 2 new, 0 updated\n"
@@ -70,7 +70,7 @@ def test_import_then_list_load_against_capacity(db_url: str, tmp_path: Path) -> 
     assert "@" not in listing.output and "Ana" not in listing.output  # no contact details in the listing
 
 
-def test_a_bad_roster_file_imports_nobody_and_names_each_problem(db_url: str, tmp_path: Path) -> None:  # noqa: F811
+def test_a_bad_roster_file_imports_nobody_and_names_each_problem(db_url: str, tmp_path: Path) -> None:
     bad = [PEOPLE[0] | {"capacity": 0}, PEOPLE[1] | {"email": "dee at vendor"}, PEOPLE[0]]
     path = roster_file(tmp_path, bad)
     result = staff("import", str(path))
@@ -89,7 +89,7 @@ def test_a_bad_roster_file_imports_nobody_and_names_each_problem(db_url: str, tm
     )
 
 
-def test_add_and_change_people(db_url: str, tmp_path: Path) -> None:  # noqa: F811
+def test_add_and_change_people(db_url: str, tmp_path: Path) -> None:
     staff("import", str(roster_file(tmp_path, PEOPLE)))
     added = staff(
         "add", "csm-b", "--name", "Bo", "--email", "Bo@Vendor.example", "--role", "csm",
