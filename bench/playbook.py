@@ -1,0 +1,40 @@
+"""A segment's real playbook with every duration compressed, for journeys driven in real time.
+
+Every rule of playbooks/<segment>.yaml stays (timers, phases, reactions, red flags); only the
+clock changes: a day lasts `seconds_per_day`. The post-onboarding check-ins are pushed a
+year out, so a finished onboarding rests instead of adding load the journey never asked for.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from onboarding import playbook
+from onboarding.email.render import available
+from onboarding.models import Segment
+from onboarding.playbook import PLAYBOOK_DIR, Playbook, parse_duration
+
+DURATION_KEYS = {"after", "every", "planned", "length", "within", "yellow_after_inactive", "red_after_inactive"}
+DAY_SECONDS = 86_400
+
+
+def _compress(data: Any, factor: float) -> Any:
+    if isinstance(data, dict):
+        return {
+            k: f"{parse_duration(v).total_seconds() * factor:.6g}s" if k in DURATION_KEYS else _compress(v, factor)
+            for k, v in data.items()
+        }
+    if isinstance(data, list):
+        return [_compress(v, factor) for v in data]
+    return data
+
+
+def compressed(segment: Segment, seconds_per_day: float) -> Playbook:
+    """playbooks/<segment>.yaml with a day lasting `seconds_per_day` (validated like any playbook)."""
+    raw = yaml.safe_load((PLAYBOOK_DIR / f"{segment}.yaml").read_text(encoding="utf-8"))
+    data = _compress(raw, seconds_per_day / DAY_SECONDS)
+    data["title"] = f"{raw['title']} (1 day = {seconds_per_day:g} s)"
+    data["check_ins"] = [{"every": "365d"}]
+    return playbook.parse(data, f"{segment} compressed", available())

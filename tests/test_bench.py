@@ -1,0 +1,102 @@
+"""The benchmarks still run and write sane JSON: every one of them, at its tiny `--smoke` sizes.
+
+This checks that they run and what they count, never how fast anything is: speed depends
+on the machine and its load. The five run side by side (each on a private server) to keep
+the suite fast; their figures mean nothing at these sizes and under this contention.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench.__main__ import BENCHMARKS
+from bench.journey import EMAILS, STEPS
+
+ROOT = Path(__file__).resolve().parent.parent
+FIGURES = ("p50_ms", "p95_ms", "p99_ms")
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    out = tmp_path_factory.mktemp("bench")
+    runs = {
+        name: subprocess.Popen(
+            [sys.executable, "-m", f"bench.{name}", "--smoke", "--out", str(out)],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for name in BENCHMARKS
+    }
+    failed = {}
+    for name, run in runs.items():
+        output, _ = run.communicate(timeout=300)
+        if run.returncode != 0:
+            failed[name] = output[-3000:]
+    assert not failed, "\n\n".join(f"{name} failed:\n{output}" for name, output in failed.items())
+    return {name: json.loads((out / f"{name}.smoke.json").read_text()) for name in BENCHMARKS}
+
+
+def test_every_result_says_what_ran_and_where(results: dict[str, dict[str, Any]]) -> None:
+    for name, result in results.items():
+        assert result["benchmark"] == name
+        assert result["mode"] == "smoke"
+        assert result["machine"]["cores"] >= 1
+        assert "temporal version" in result["machine"]["temporal_cli"]
+        assert len(result["machine"]["load_average"]) == 3
+
+
+def test_throughput_drives_every_journey_and_the_floor_matches_its_shape(results: dict[str, dict[str, Any]]) -> None:
+    t = results["throughput"]
+    assert t["engine"]["runs"] == t["floor"]["runs"] == t["settings"]["onboardings"] == 5
+    assert t["engine"]["emails_per_run"] == EMAILS, "every onboarding sent the journey's emails, no more"
+    shape, mix = t["floor"]["shape"], t["floor"]["event_mix_per_run"]
+    signals = sum(1 for s in STEPS if not s.is_update)
+    assert t["engine"]["event_mix_per_run"]["WORKFLOW_EXECUTION_SIGNALED"] == mix["WORKFLOW_EXECUTION_SIGNALED"]
+    assert mix["WORKFLOW_EXECUTION_SIGNALED"] == signals
+    assert mix["WORKFLOW_EXECUTION_UPDATE_ACCEPTED"] == len(STEPS) - signals
+    assert mix["ACTIVITY_TASK_SCHEDULED"] == shape["activities"]
+    assert mix.get("MARKER_RECORDED", 0) == shape["local_activities"]
+    for side in ("engine", "floor"):
+        assert t[side]["history_events_per_run"] > 0
+        assert t[side]["worker_cpu_seconds"] > 0
+    assert all(value > 0 for value in t["ratios"].values())
+
+
+def test_latency_times_each_event_that_causes_an_email(results: dict[str, dict[str, Any]]) -> None:
+    lat = results["latency"]
+    assert lat["idle"]["count"] == 2 * lat["settings"]["idle_onboardings"]
+    assert lat["under_load"]["count"] == 2 * lat["settings"]["loaded_onboardings"]
+    for side in ("idle", "under_load"):
+        p50, p95, p99 = (lat[side][f] for f in FIGURES)
+        assert 0 < p50 <= p95 <= p99
+
+
+def test_history_counts_events_bytes_and_the_largest_payload(results: dict[str, dict[str, Any]]) -> None:
+    happy = results["history"]["segments"]["smb"]["happy_path"]
+    assert happy["days_to_first_value"] is not None, "the journey completed"
+    assert happy["bytes"] > happy["largest_payload_bytes"] > 0
+    assert happy["events"] > 0 and happy["emails"] > 0
+    assert results["history"]["largest_payload"]["largest_payload_in"]
+
+
+def test_simulation_reports_virtual_days_a_second(results: dict[str, dict[str, Any]]) -> None:
+    sim = results["simulation"]
+    assert sim["segments"]["smb"]["happy_path"]["virtual_days"] > 0
+    scenarios = sorted((ROOT / "bench" / "scenarios").glob("smb_happy*.yaml"))
+    assert sim["batch"]["runs"] == len(scenarios)
+    assert sim["batch"]["days_per_second"] > 0
+
+
+def test_idle_onboardings_all_act_when_their_timers_fire(results: dict[str, dict[str, Any]]) -> None:
+    (run,) = results["idle"]["caches"]
+    assert run["max_cached_workflows"] == 5
+    assert run["idle_rss_mb"] > 0 and run["peak_rss_mb"] >= run["idle_rss_mb"]
+    assert run["act_seconds"] >= run["act_seconds_median"] >= 0
