@@ -7,6 +7,7 @@ names the field instead of a value silently ignored. Payloads are plain JSON, so
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
@@ -41,9 +42,21 @@ def _email(value: str) -> str:
     return value.lower()
 
 
+def _no_control(allowed: str) -> AfterValidator:
+    """Refuse control characters: NUL cannot be stored by PostgreSQL, ESC would reach CSMs' terminals."""
+
+    def check(value: str) -> str:
+        bad = next((c for c in value if unicodedata.category(c) == "Cc" and c not in allowed), None)
+        if bad is not None:
+            raise ValueError(f"contains a control character (U+{ord(bad):04X}); expected printable text")
+        return value
+
+    return AfterValidator(check)
+
+
 Email = Annotated[str, Field(max_length=254), AfterValidator(_email)]
-Name = Annotated[str, Field(min_length=1, max_length=200)]
-Text = Annotated[str, Field(max_length=5000)]
+Name = Annotated[str, Field(min_length=1, max_length=200), _no_control("")]
+Text = Annotated[str, Field(max_length=5000), _no_control("\n\t")]
 By = Annotated[str, Field(min_length=1, max_length=100)]
 
 

@@ -708,14 +708,19 @@ class OnboardingWorkflow:
     @workflow.update
     async def reassign(self, action: Reassign) -> Status:
         await self.team_assigned()
-        staff = await workflow.execute_activity(
-            effects.FIND_STAFF,
-            action.owner,
-            result_type=StaffMember,
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=RETRY,
-            summary=f"Find {action.owner}",
-        )
+        try:
+            staff = await workflow.execute_activity(
+                effects.FIND_STAFF,
+                action.owner,
+                result_type=StaffMember,
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                retry_policy=RETRY,
+                summary=f"Find {action.owner}",
+            )
+        except ActivityError as err:
+            # The roster's own words ("owner: no active CSM with id ..."), not "Activity task failed".
+            reason = err.cause.message if isinstance(err.cause, ApplicationError) else str(err)
+            raise ApplicationError(reason, type="UnknownStaff", non_retryable=True) from None
         assert self.p.team
         self.p.team = self.p.team.model_copy(update={"csm": staff})
         return self.acted("reassign", action.by, action.owner, progress=False)
