@@ -43,7 +43,9 @@ def send_email(request: EmailRequest) -> str:
     except Misconfigured as e:
         activity.logger.error("email backend misconfigured: %s", e)
         raise ApplicationError(str(e), type="EmailMisconfigured", next_retry_delay=FIX_AND_RETRY) from None
-    with Session(engine(settings.database_url)) as db:
+    # Rows stay loaded across commits: the attempt changes its row only through outbox's own
+    # statements and mark_sent, so reloading it after each commit would only cost round trips.
+    with Session(engine(settings.database_url), expire_on_commit=False) as db:
         row = outbox.find(db, request.key) or outbox.record(db, _new_row(request, settings, backend))
         if row.status == "sent":
             return row.provider_message_id or ""
@@ -79,7 +81,6 @@ def send_email(request: EmailRequest) -> str:
                 type="EmailUnconfirmed",
                 next_retry_delay=CONFIRMATION_POLL,
             ) from None
-        db.refresh(row)
         outbox.mark_sent(db, row, message_id, started)
         db.commit()
         return message_id

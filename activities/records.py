@@ -28,12 +28,14 @@ def record_timeline(entries: list[TimelineEntry]) -> int:
         keys = [e.key for e in entries]
         known = set(db.exec(select(TimelineEvent.key).where(col(TimelineEvent.key).in_(keys))).all())
         new = [e for e in entries if e.key not in known]
-        db.add_all(TimelineEvent(**e.model_dump()) for e in new)
+        # One lookup per account, before anything is added: a query after an add flushes it first.
+        onboardings = {account: _onboarding(db, account) for account in dict.fromkeys(e.account_id for e in new)}
         for entry in new:
-            onboarding = _onboarding(db, entry.account_id)
+            onboarding = onboardings[entry.account_id]
             if onboarding is not None:
                 apply(onboarding, entry)
-                db.add(onboarding)
+        db.add_all(TimelineEvent(**e.model_dump()) for e in new)
+        db.add_all(o for o in onboardings.values() if o is not None)
         db.commit()
         return len(new)
 

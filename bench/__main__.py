@@ -14,10 +14,12 @@ import sys
 import time
 from collections.abc import Callable
 
-from bench import common, history, idle, latency, simulation, throughput
+from bench import activity_cost, common, history, idle, latency, replay, simulation, throughput
 
 BENCHMARKS: dict[str, Callable[[list[str]], int]] = {
     "history": history.main,
+    "replay": replay.main,
+    "activity_cost": activity_cost.main,
     "simulation": simulation.main,
     "latency": latency.main,
     "throughput": throughput.main,

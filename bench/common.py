@@ -259,23 +259,26 @@ def project_copy(folder: Path, bytecode: bool) -> Path:
     return copy
 
 
-def start_worker(
-    folder: Path, name: str, command: Sequence[str], env: dict[str, str], bytecode: bool = True, seconds: float = 120
-) -> WorkerProcess:
-    """Start a worker process from the project's copy and wait until it polls its task queue."""
-    inherited = {
+def child_env(settings: dict[str, str]) -> dict[str, str]:
+    """This process's environment without its Temporal, worker, database and bytecode settings, plus `settings`."""
+    keep = {
         k: v
         for k, v in os.environ.items()
         if not k.startswith(("TEMPORAL_", "WORKER_", "DATABASE_", "PYTHONDONTWRITEBYTECODE"))
     }
-    if not bytecode:
-        inherited["PYTHONDONTWRITEBYTECODE"] = "1"
+    return keep | settings
+
+
+def start_worker(
+    folder: Path, name: str, command: Sequence[str], env: dict[str, str], bytecode: bool = True, seconds: float = 120
+) -> WorkerProcess:
+    """Start a worker process from the project's copy and wait until it polls its task queue."""
     log = folder / f"worker-{name}.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
             [sys.executable, *command],
             cwd=project_copy(folder, bytecode),
-            env={**inherited, **env},
+            env=child_env(env | ({} if bytecode else {"PYTHONDONTWRITEBYTECODE": "1"})),
             stdout=out,
             stderr=subprocess.STDOUT,
         )

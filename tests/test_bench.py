@@ -100,3 +100,20 @@ def test_idle_onboardings_all_act_when_their_timers_fire(results: dict[str, dict
     assert run["max_cached_workflows"] == 5
     assert run["idle_rss_mb"] > 0 and run["peak_rss_mb"] >= run["idle_rss_mb"]
     assert run["act_seconds"] >= run["act_seconds_median"] >= 0
+
+
+def test_activity_cost_counts_each_activitys_database_work(results: dict[str, dict[str, Any]]) -> None:
+    costs = results["activity_cost"]["activities"]
+    assert set(costs) == {"assign_team", "record_timeline", "render", "send_email"}
+    assert costs["render"]["sql_statements_each"] == 0, "rendering never touches the database"
+    for name in ("assign_team", "record_timeline", "send_email"):
+        assert costs[name]["sql_statements_each"] > 0 and costs[name]["commits_each"] >= 1
+    assert all(c["calls"] > 0 and c["cpu_ms_each"] > 0 for c in costs.values())
+
+
+def test_replay_times_each_history_three_ways(results: dict[str, dict[str, Any]]) -> None:
+    replayed = results["replay"]["histories"]["smb_happy_path"]
+    assert replayed["events"] > 0
+    for way in ("compiled", "no_bytecode", "unsandboxed"):
+        assert replayed[way]["events"] == replayed["events"]
+        assert 0 < replayed[way]["cpu_ms"] <= replayed[way]["cpu_ms_median"]
