@@ -57,6 +57,8 @@ def parse_contract(raw: str | bytes, now: datetime | None = None) -> Contract:
         data = json.loads(raw)
     except json.JSONDecodeError as e:
         raise ContractError(f"not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}") from None
+    except UnicodeDecodeError:
+        raise ContractError("not valid UTF-8 text: send the contract as UTF-8 JSON") from None
     try:
         contract = Contract.model_validate(data)
     except ValidationError as e:
@@ -113,6 +115,8 @@ def read_source(arg: str) -> str:
         return Path(arg).read_text(encoding="utf-8")
     except OSError as e:
         raise ContractError(f"{arg}: cannot read: {e.strerror}") from None
+    except UnicodeDecodeError:
+        raise ContractError(f"{arg}: not valid UTF-8 text") from None
 
 
 def load_playbook(path: Path, contract: Contract) -> Playbook:

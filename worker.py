@@ -240,6 +240,10 @@ def configure_logging(level: str) -> None:
     handler.setFormatter(JsonLogFormatter())
     logging.basicConfig(level=level, handlers=[handler], force=True)
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # ten lines of noise a start
+    # At DEBUG these SDK loggers print activity results and workflow payloads: staff and customer
+    # names when payloads are not encrypted. They stay at INFO or above.
+    for payload_logger in ("temporalio.worker._activity", "temporalio.worker._workflow_instance"):
+        logging.getLogger(payload_logger).setLevel(max(logging.INFO, logging.getLogger().level))
     # The workflow id travels as a JSON field, not appended to the message text.
     workflow.logger.workflow_info_on_message = False
     activity.logger.activity_info_on_message = False

@@ -170,6 +170,8 @@ async def product_event(account_id: str, raw: SignedBody, request: Request) -> A
         event = ProductEvent.model_validate(json.loads(raw))
     except json.JSONDecodeError as e:
         raise HTTPException(400, [f"body: not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}"]) from None
+    except UnicodeDecodeError:
+        raise HTTPException(400, ["body: not valid UTF-8 text"]) from None
     except ValidationError as e:
         raise HTTPException(400, problems(e)) from None
     handle = temporal(request).get_workflow_handle(workflow_id(account_id))

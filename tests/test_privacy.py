@@ -150,15 +150,7 @@ class Stack:
             return int(db.exec(query).one())
 
 
-DEBUG_DUMPS_PAYLOADS = pytest.mark.xfail(
-    strict=True,
-    reason="worker.py: at LOG_LEVEL=DEBUG the SDK's 'temporalio.worker._activity' logger prints each activity's "
-    "completion with its result payload; without the codec, assign_team's result puts staff names in the log "
-    "(redact() masks addresses, not names)",
-)
-
-
-@pytest.fixture(params=["codec on", pytest.param("codec off", marks=DEBUG_DUMPS_PAYLOADS)])
+@pytest.fixture(params=["codec on", "codec off"])
 def stack(request: pytest.FixtureRequest, tmp_path: Path, postgres_url: str) -> Iterator[tuple[Stack, PersistedServer]]:
     server = PersistedServer(free_port(), tmp_path / "temporal.db", tmp_path / "temporal.log")
     server.start()

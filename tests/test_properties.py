@@ -208,11 +208,6 @@ def _decodes(raw: bytes) -> bool:
     return True
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="starter.parse_contract and intake/app.py product_event catch json.JSONDecodeError only: a body that "
-    "is not UTF-8 raises UnicodeDecodeError, and the intake answers 500 instead of 400",
-)
 @settings(max_examples=25, deadline=None)
 @given(raw=NOT_UTF8)
 def test_a_body_that_is_not_utf8_is_refused_as_bad_input(raw: bytes) -> None:
