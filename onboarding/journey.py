@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from onboarding.models import Contract, Health, OpenEscalation, Segment, State, Status, Team
+from onboarding.models import Contract, Health, OpenEscalation, State, Status, Team
 from onboarding.playbook import Escalate, Phase, Playbook, Step, Timer
 
 DAY = timedelta(days=1)
@@ -275,14 +275,14 @@ class Journey:
             return None
         return round((self.p.completed_at - self.signed_at) / DAY, 2)
 
-    def status(self, now: datetime, segment: Segment) -> Status:
+    def status(self, now: datetime) -> Status:
         done, pending, skipped = self.steps()
         health, reason = self.health(now)
         nxt = self.next_due()[:1]
         return Status(
             account_id=self.contract.account_id,
             company=self.contract.company,
-            segment=segment,
+            segment=self.playbook.segment,
             state=self.state(),
             phase=self.phase.id if self.p.outcome == "active" else self.p.outcome,
             phase_title=self.phase.title,

@@ -425,7 +425,7 @@ class OnboardingWorkflow:
     # ---- what ops see --------------------------------------------------------------------
 
     def status(self) -> Status:
-        return self.j.status(workflow.now(), self.j.playbook.segment)
+        return self.j.status(workflow.now())
 
     def show(self) -> None:
         """Keep current details and search attributes in step with the state."""
