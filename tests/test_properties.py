@@ -270,7 +270,7 @@ def test_a_spoilt_playbook_is_refused_line_by_line_or_runs(data: dict[str, Any])
     now = datetime(2026, 3, 2, 9, tzinfo=UTC)
     signed = starter.parse_contract((ROOT / "contracts" / f"{pb.segment}.json").read_text(), now=now)
     journey = Journey(signed, pb, Progress(phase_started_at=now, last_activity_at=now))
-    assert journey.status(now, pb.segment).phase == pb.phases[0].id
+    assert journey.status(now).phase == pb.phases[0].id
     journey.next_wake(now)
 
 
