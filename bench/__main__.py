@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sys
 import time
+import traceback
 from collections.abc import Callable
 
 from bench import activity_cost, common, history, idle, latency, replay, simulation, throughput
@@ -43,12 +44,19 @@ def main(argv: list[str] | None = None) -> int:
         *(["--no-bytecode"] if args.no_bytecode else []),
         *(["--profile", str(args.profile)] if args.profile else []),
     ]
+    failed = []
     for name in chosen:
         began = time.monotonic()
         print(f"== {name}", file=sys.stderr, flush=True)
-        BENCHMARKS[name](shared + (for_workers if name in WORKERS else []))
+        try:
+            BENCHMARKS[name](shared + (for_workers if name in WORKERS else []))
+        except Exception:
+            traceback.print_exc()
+            failed.append(name)
         print(f"== {name}: {time.monotonic() - began:.0f} s", file=sys.stderr, flush=True)
-    return 0
+    if failed:
+        print(f"failed: {', '.join(failed)}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

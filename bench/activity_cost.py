@@ -11,7 +11,6 @@ network and scheduling noise, this is where a change to an activity shows first.
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 import tempfile
 import time
@@ -123,13 +122,8 @@ def timed(calls: list[Callable[[], Any]], sql: Statements, chunks: int = 5) -> d
     }
 
 
-def measure(onboardings: int, emails: list[EmailRequest], folder: Path) -> dict[str, Any]:
-    os.environ.update(
-        DATABASE_URL=f"sqlite:///{folder / 'onboarding.db'}",
-        OUTBOX_DIR=str(folder / "outbox"),
-        STAFF_FILE=str(common.write_roster(folder, onboardings)),
-        EMAIL_BACKEND="outbox",
-    )
+def measure(onboardings: int, emails: list[EmailRequest]) -> dict[str, Any]:
+    """Run each activity on the engine's settings as environment variables say, as a worker does."""
     settings = Settings.from_env()
     upgrade(settings.database_url)
     sql = Statements(settings.database_url)
@@ -169,8 +163,15 @@ def main(argv: list[str] | None = None) -> int:
     onboardings = common.sized(args, smoke=3, quick=30, full=200)
     started = time.monotonic()
     emails = asyncio.run(captured_emails())
-    with tempfile.TemporaryDirectory(prefix="bench-") as folder:
-        figures = measure(onboardings, emails, Path(folder))
+    with tempfile.TemporaryDirectory(prefix="bench-") as scratch:
+        folder = Path(scratch)
+        with common.environment(
+            DATABASE_URL=f"sqlite:///{folder / 'onboarding.db'}",
+            OUTBOX_DIR=str(folder / "outbox"),
+            STAFF_FILE=str(common.write_roster(folder, onboardings)),
+            EMAIL_BACKEND="outbox",
+        ):
+            figures = measure(onboardings, emails)
     common.write(
         "activity_cost",
         args,

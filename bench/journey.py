@@ -17,11 +17,13 @@ import asyncio
 import contextlib
 import json
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from temporalio.client import Client, WorkflowContinuedAsNewError
+from temporalio.client import Client, WorkflowContinuedAsNewError, WorkflowUpdateRPCTimeoutOrCancelledError
 
 import starter
 from bench.floor import QUEUE, FloorWorkflow, Shape
@@ -33,6 +35,7 @@ CONTRACT = Path(__file__).resolve().parent.parent / "contracts" / "smb.json"
 
 
 STEP_SECONDS = 0.5
+UPDATE_TRIES = 10
 EMAILS = 6  # welcome, milestone celebration, quick-start guide, module completed, onboarding complete, hand-over
 
 
@@ -88,6 +91,20 @@ def contract(account_id: str) -> Any:
     return starter.parse_contract(json.dumps(data))
 
 
+async def patiently(send: Callable[[], Awaitable[object]]) -> None:
+    """Send an update again, under the same id, when the server tired of waiting for a busy worker to take it.
+
+    The server applies an update id once, however often it arrives.
+    """
+    for attempt in range(1, UPDATE_TRIES + 1):
+        try:
+            await send()
+            return
+        except WorkflowUpdateRPCTimeoutOrCancelledError:
+            if attempt == UPDATE_TRIES:
+                raise
+
+
 async def _at(start: float, n: int) -> None:
     delay = start + (n + 1) * STEP_SECONDS - time.time()
     if delay > 0:
@@ -105,9 +122,9 @@ async def engine_journey(client: Client, account_id: str) -> Trip:
         if isinstance(message, ProductEvent):
             await handle.signal(W.product_event, message.model_copy(update={"id": f"{account_id}-{n}"}))
         elif isinstance(message, HumanTouch):
-            await handle.execute_update(W.log_touch, message)
+            await patiently(partial(handle.execute_update, W.log_touch, message, id=f"step-{n}"))
         else:
-            await handle.execute_update(W.module_completed, message)
+            await patiently(partial(handle.execute_update, W.module_completed, message, id=f"step-{n}"))
         if step.email:
             trip.sent.append((sent, f"{handle.id}/{step.email}"))
     first_run = client.get_workflow_handle(handle.id, run_id=handle.result_run_id)
@@ -124,7 +141,7 @@ async def floor_journey(client: Client, account_id: str, shape: Shape) -> Trip:
     for n, step in enumerate(STEPS):
         await _at(trip.started, n)
         if step.is_update:
-            await handle.execute_update(FloorWorkflow.touch, f"step-{n}")
+            await patiently(partial(handle.execute_update, FloorWorkflow.touch, f"step-{n}", id=f"step-{n}"))
         else:
             await handle.signal(FloorWorkflow.poke, f"step-{n}")
     await handle.result()

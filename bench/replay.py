@@ -100,6 +100,15 @@ def in_worker_process(
     return figures
 
 
+def compile_cost(rounds: int = 50) -> float:
+    """CPU milliseconds to compile workflows/onboarding.py: what each new workflow instance pays without bytecode."""
+    source = (common.ROOT / "workflows" / "onboarding.py").read_text()
+    began = time.process_time()
+    for _ in range(rounds):
+        compile(source, "workflows/onboarding.py", "exec")
+    return round((time.process_time() - began) / rounds * 1000, 1)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = common.arguments(__doc__)
     parser.add_argument("--replay", nargs="+", type=Path, help=argparse.SUPPRESS)
@@ -128,7 +137,12 @@ def main(argv: list[str] | None = None) -> int:
         }
         for name in compiled
     }
-    common.write("replay", args, {"settings": {"rounds": rounds}, "histories": figures}, started)
+    common.write(
+        "replay",
+        args,
+        {"settings": {"rounds": rounds}, "compile_workflow_module_ms": compile_cost(), "histories": figures},
+        started,
+    )
     for name, f in figures.items():
         print(
             f"replay: {name}: {f['events']} events, {f['compiled']['cpu_ms']} ms compiled, "

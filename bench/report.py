@@ -1,0 +1,197 @@
+"""`python -m bench.report [--quick]`: the results under bench/results/ as the Markdown tables of docs/benchmarks.md.
+
+Figures are copied from the JSON, never retyped: paste the output into the document after a run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from bench.common import RESULTS
+
+Row = Iterable[Any]
+
+
+def table(header: Row, rows: Iterable[Row]) -> str:
+    head = [str(h) for h in header]
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join(" --- " for _ in head) + "|"]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def machine(result: dict[str, Any]) -> str:
+    m = result["machine"]
+    return (
+        f"{m['cpu']}, {m['cores']} cores, {m['memory_mb'] // 1024} GiB; {m['os']}; Python {m['python']}, "
+        f"temporalio {m['temporalio']}, {m['temporal_cli']}; commit {m['commit']}. "
+        f"Load average at the end: {', '.join(map(str, m['load_average']))}; took {result['wall_seconds']:.0f} s."
+    )
+
+
+def throughput(r: dict[str, Any]) -> str:
+    e, f, x = r["engine"], r["floor"], r["ratios"]
+    rows = [
+        ("onboardings (runs) per second", e["per_second"], f["per_second"], x["runs_per_second"]),
+        (
+            "history events per second",
+            e["history_events_per_second"],
+            f["history_events_per_second"],
+            x["events_per_second"],
+        ),
+        (
+            "history events per run",
+            e["history_events_per_run"],
+            f["history_events_per_run"],
+            x["history_events_per_run"],
+        ),
+        ("worker CPU ms per run", e["worker_cpu_ms_per_run"], f["worker_cpu_ms_per_run"], x["worker_cpu_per_run"]),
+        ("server CPU ms per run", e["server_cpu_ms_per_run"], f["server_cpu_ms_per_run"], x["server_cpu_per_run"]),
+        ("driver CPU ms per run", e["driver_cpu_ms_per_run"], f["driver_cpu_ms_per_run"], ""),
+        ("worker peak RSS, MiB", e["worker_peak_rss_mb"], f["worker_peak_rss_mb"], ""),
+        (
+            "a run lasted (median / max), s",
+            f"{e['run_seconds_median']} / {e['run_seconds_max']}",
+            f"{f['run_seconds_median']} / {f['run_seconds_max']}",
+            "",
+        ),
+    ]
+    s = r["settings"]
+    intro = (
+        f"{s['onboardings']} runs each, at most {s['in_flight_at_most']} in flight; {s['journey']}; "
+        f"{e['emails_per_run']} emails per onboarding; database {s['database']}, bytecode {s['bytecode']}."
+    )
+    return intro + "\n\n" + table(("", "engine", "floor", "engine / floor"), rows)
+
+
+def idle(r: dict[str, Any]) -> str:
+    s = r["settings"]
+    rows = [
+        (
+            c["max_cached_workflows"],
+            c["starts_per_second"],
+            c["idle_rss_mb"],
+            f"{c['act_seconds_median']} / {c['act_seconds']}",
+            c["acted_per_second"],
+            c["act_worker_cpu_ms_each"],
+            c["peak_rss_mb"],
+        )
+        for c in r["caches"]
+    ]
+    intro = f"{s['onboardings']} onboardings, day 1 after {s['seconds_per_day']:.0f} s; bytecode {s['bytecode']}."
+    header = (
+        "cache",
+        "starts/s",
+        "idle RSS MiB",
+        "all acted (median / last), s",
+        "acted/s",
+        "worker CPU ms each",
+        "peak RSS MiB",
+    )
+    return intro + "\n\n" + table(header, rows)
+
+
+def latency(r: dict[str, Any]) -> str:
+    s = r["settings"]
+    rows = [
+        (side.replace("_", " "), r[side]["count"], r[side]["p50_ms"], r[side]["p95_ms"], r[side]["p99_ms"])
+        for side in ("idle", "under_load")
+    ]
+    intro = f"Idle: {s['idle_onboardings']} onboardings one at a time. Under load: {s['load']}."
+    return intro + "\n\n" + table(("worker", "samples", "p50 ms", "p95 ms", "p99 ms"), rows)
+
+
+def history(r: dict[str, Any]) -> str:
+    rows = [
+        (
+            segment.replace("_", "-"),
+            journey.replace("_", " "),
+            j["days_to_first_value"],
+            j["emails"],
+            j["escalations"],
+            j["events"],
+            f"{j['bytes'] / 1024:.1f}",
+            f"{j['largest_payload_bytes'] / 1024:.1f}",
+        )
+        for segment, journeys in r["segments"].items()
+        for journey, j in journeys.items()
+    ]
+    largest = r["largest_payload"]
+    return (
+        table(("segment", "journey", "days", "emails", "escalations", "events", "KiB", "largest payload KiB"), rows)
+        + f"\n\nLargest payload: {largest['largest_payload_bytes'] / 1024:.1f} KiB, in "
+        f"{largest['largest_payload_in']} (Temporal refuses 2 MiB; warns at 10,240 events or 10 MiB of history)."
+    )
+
+
+def simulation(r: dict[str, Any]) -> str:
+    rows = [
+        (segment.replace("_", "-"), name.replace("_", " "), s["virtual_days"], s["seconds"], s["days_per_second"])
+        for segment, journeys in r["segments"].items()
+        for name, s in journeys.items()
+    ]
+    b = r["batch"]
+    rows.append(
+        ("batch", f"{b['runs']} scenarios, {b['files']}", b["virtual_days"], b["seconds"], b["days_per_second"])
+    )
+    return table(("segment", "journey", "virtual days", "wall s", "days per second"), rows)
+
+
+def replay(r: dict[str, Any]) -> str:
+    rows = [
+        (
+            name.replace("_", " "),
+            h["events"],
+            h["compiled"]["cpu_ms"],
+            h["no_bytecode"]["cpu_ms"],
+            h["unsandboxed"]["cpu_ms"],
+            h["compiled"]["cpu_us_per_event"],
+        )
+        for name, h in r["histories"].items()
+    ]
+    header = ("history", "events", "CPU ms (bytecode)", "no bytecode", "unsandboxed", "µs per event")
+    return table(header, rows) + (
+        f"\n\nCompiling workflows/onboarding.py costs {r['compile_workflow_module_ms']} ms of CPU: what every new "
+        "workflow instance pays when there is no bytecode."
+    )
+
+
+def activity_cost(r: dict[str, Any]) -> str:
+    rows = [
+        (name, a["calls"], a["sql_statements_each"], a["commits_each"], a["cpu_ms_each"], a["cpu_ms_each_median"])
+        for name, a in r["activities"].items()
+    ]
+    return table(("activity", "calls", "SQL statements each", "commits each", "CPU ms each (best)", "median"), rows)
+
+
+SECTIONS = {
+    "throughput": throughput,
+    "idle": idle,
+    "latency": latency,
+    "history": history,
+    "simulation": simulation,
+    "replay": replay,
+    "activity_cost": activity_cost,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="the --quick results (<name>.quick.json)")
+    parser.add_argument("--results", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    for name, render in SECTIONS.items():
+        path = args.results / f"{name}{'.quick' if args.quick else ''}.json"
+        if not path.exists():
+            continue
+        result = json.loads(path.read_text())
+        print(f"### {name}\n\n{machine(result)}\n\n{render(result)}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
