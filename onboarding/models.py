@@ -77,11 +77,16 @@ def field_path(loc: tuple[int | str, ...]) -> str:
     return out or "(top level)"
 
 
+NOT_TEXT_KEY = "a field name is not valid Unicode text"
+
+
 def problems(error: ValidationError) -> list[str]:
     """One line per problem, naming the field: 'contacts[0].email: expected an email address ...'."""
     lines = []
     for e in error.errors():
         message = e["msg"].removeprefix("Value error, ")
+        if not e["loc"] and e["type"] == "string_unicode":
+            message = NOT_TEXT_KEY  # a key like "\ud800": there is no field name to give
         lines.append(f"{field_path(e['loc'])}: {message}" if e["loc"] else message)  # model checks name their field
     return lines
 
