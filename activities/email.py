@@ -1,7 +1,8 @@
 """Send one email, effectively once: the outbox row with the touch's key is the proof of sending.
 
-Each attempt: render and store the row (first attempt only), skip suppressed addresses,
-claim the row ('sending', committed), hand the email to the backend, record the outcome.
+Each attempt: skip suppressed addresses, claim the row ('sending', committed; the first
+attempt renders the email and stores its row claimed), hand the email to the backend,
+record the outcome.
 What a retry does depends on what the row says:
 - 'sent' / 'suppressed': done, nothing is sent again.
 - 'sending' with SendGrid: an earlier attempt may have handed the email over and lost the
@@ -46,25 +47,28 @@ def send_email(request: EmailRequest) -> str:
     # Rows stay loaded across commits: the attempt changes its row only through outbox's own
     # statements and mark_sent, so reloading it after each commit would only cost round trips.
     with Session(engine(settings.database_url), expire_on_commit=False) as db:
-        row = outbox.find(db, request.key) or outbox.record(db, _new_row(request, settings, backend))
-        if row.status == "sent":
-            return row.provider_message_id or ""
-        if row.status == "suppressed":
-            return ""
-        if row.status in ("failed", "unconfirmed"):
-            raise _refused(row.error or "the email was refused earlier")
-        if row.status == "sending" and not backend.resend_is_safe:
-            _await_confirmation(db, row, settings)
-        if row.status == "pending":
-            reason = suppressions.blocked(db, row.to_email, is_transactional(row.template))
-            if reason:
-                outbox.mark_suppressed(db, row, reason)
-                db.commit()
-                activity.logger.info("email %s suppressed: the address %s", row.key, reason)
-                return ""
         started = activity.info().started_time
-        if not outbox.claim(db, row.key, started, resend=backend.resend_is_safe):
-            raise ApplicationError("another attempt is sending this email", type="EmailBusy")
+        row = outbox.find(db, request.key)
+        if row is None:
+            row = _new_row(request, settings, backend)
+            if _suppressed(db, row):
+                return ""
+            # A first attempt stores its row already claimed: one commit instead of two.
+            if not outbox.record_claimed(db, row, started):
+                raise ApplicationError("another attempt stored this email first", type="EmailBusy")
+        else:
+            if row.status == "sent":
+                return row.provider_message_id or ""
+            if row.status == "suppressed":
+                return ""
+            if row.status in ("failed", "unconfirmed"):
+                raise _refused(row.error or "the email was refused earlier")
+            if row.status == "sending" and not backend.resend_is_safe:
+                _await_confirmation(db, row, settings)
+            if row.status == "pending" and _suppressed(db, row):
+                return ""
+            if not outbox.claim(db, row.key, started, resend=backend.resend_is_safe):
+                raise ApplicationError("another attempt is sending this email", type="EmailBusy")
         email = compose.outgoing(request, settings, Rendered(row.subject, row.text, row.html))
         try:
             message_id = backend.deliver(email)
@@ -108,6 +112,16 @@ def _new_row(request: EmailRequest, settings: Settings, backend: Backend) -> Out
         backend=backend.name,
         created_at=request.at,
     )
+
+
+def _suppressed(db: Session, row: OutboxEmail) -> bool:
+    """Mark the row suppressed (and commit) if its address must not get this email."""
+    reason = suppressions.blocked(db, row.to_email, is_transactional(row.template))
+    if reason:
+        outbox.mark_suppressed(db, row, reason)
+        db.commit()
+        activity.logger.info("email %s suppressed: the address %s", row.key, reason)
+    return reason is not None
 
 
 def _namespace() -> str:

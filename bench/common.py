@@ -416,7 +416,11 @@ def arguments(description: str | None, workers: bool = False) -> argparse.Argume
         parser.add_argument(
             "--no-bytecode", action="store_true", help="workers without compiled bytecode, as the Docker image runs"
         )
-        parser.add_argument("--profile", type=Path, help="sample the engine's worker with py-spy into this folder")
+        parser.add_argument(
+            "--profile",
+            type=Path,
+            help="sample the workers with py-spy into this folder (collapsed stacks; bench.hotspots reads them)",
+        )
     return parser
 
 

@@ -39,6 +39,8 @@ def summarise(path: Path, top: int) -> str:
     total = 0
     for line in path.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue  # a frame whose name held a line break (py-spy writes it as it is)
         n = int(count)
         total += n
         seen = frames(stack)

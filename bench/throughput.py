@@ -157,14 +157,15 @@ async def measure(n: int, at_once: int, options: common.Options) -> dict[str, An
 
         worker = common.start_worker(folder, "floor", ["-m", "bench.floor_worker"], env, options.bytecode)
         try:
-            floor = await drive(
-                "floor",
-                client,
-                server,
-                worker,
-                [partial(floor_journey, client, f"{tag}-{i}", shape) for i in range(n)],
-                at_once,
-            )
+            with common.profiled(worker.pid, options.profile_to("throughput-floor")):
+                floor = await drive(
+                    "floor",
+                    client,
+                    server,
+                    worker,
+                    [partial(floor_journey, client, f"{tag}-{i}", shape) for i in range(n)],
+                    at_once,
+                )
         finally:
             common.stop_process(worker.process)
         _, floor_mix = await shape_of(client, [t.workflow_id for t in floor.trips])

@@ -1,16 +1,33 @@
-"""The local outbox backend: each email becomes an .eml file a person can open in a mail client."""
+"""The local outbox backend: each email becomes an .eml file a person can open in a mail client.
+
+The message is built with the stdlib's compat32 MIME classes: they write the same
+multipart/alternative message as `EmailMessage` does, in a third of the CPU (its header
+registry parses every header it is given; docs/benchmarks.md has the measurement).
+"""
 
 from __future__ import annotations
 
-from email.message import EmailMessage
+from email.charset import QP, Charset
+from email.header import Header
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.policy import compat32
 from email.utils import formataddr
 from pathlib import Path
 
-from onboarding.email.compose import OutgoingEmail
+from onboarding.email.compose import Address, OutgoingEmail
+
+UTF8 = Charset("utf-8")
+UTF8.header_encoding = UTF8.body_encoding = QP  # readable in a text editor, unlike base64
+UNFOLDED = compat32.clone(max_line_length=998)  # RFC 5322's limit: a long unsubscribe link stays on one line
 
 
 def eml_path(outbox_dir: Path, key: str) -> Path:
     return outbox_dir / (key.replace("/", "__").replace(":", "_") + ".eml")
+
+
+def _address(who: Address) -> str:
+    return formataddr((who.name, who.email), UTF8)
 
 
 class LocalOutbox:
@@ -22,21 +39,22 @@ class LocalOutbox:
 
     def deliver(self, email: OutgoingEmail) -> str:
         """Write (or rewrite, on a retry) the .eml; its file name is the message id."""
-        msg = EmailMessage()
-        msg["From"] = formataddr((email.sender.name, email.sender.email))
-        msg["To"] = formataddr((email.to.name, email.to.email))
+        msg = MIMEMultipart("alternative")
+        msg["From"] = _address(email.sender)
+        msg["To"] = _address(email.to)
         if email.reply_to:
-            msg["Reply-To"] = formataddr((email.reply_to.name, email.reply_to.email))
-        msg["Subject"] = email.content.subject
+            msg["Reply-To"] = _address(email.reply_to)
+        msg["Subject"] = Header(email.content.subject, UTF8)  # type: ignore[assignment]  # documented use
         msg["X-Onboarding-Key"] = email.key
         if email.unsubscribe_url:
             msg["List-Unsubscribe"] = f"<{email.unsubscribe_url}>"
             msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-        msg.set_content(email.content.text)
-        msg.add_alternative(email.content.html, subtype="html")
+        # Charset instances are documented (3.5+); typeshed says str only.
+        msg.attach(MIMEText(email.content.text, "plain", UTF8))  # type: ignore[arg-type]
+        msg.attach(MIMEText(email.content.html, "html", UTF8))  # type: ignore[arg-type]
         path = eml_path(self.outbox_dir, email.key)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(bytes(msg))
+        tmp.write_bytes(msg.as_bytes(policy=UNFOLDED))
         tmp.replace(path)
         return path.name

@@ -1,5 +1,6 @@
 """The outbox table: one row per email key, the proof of what happened to that email.
 
+    (new)   -> sending              the first attempt stores its row claimed
     pending -> sending -> sent          the backend took it
                        -> pending       it did not take it this time (TryLater)
                        -> failed        it refused it (Refused)
@@ -8,9 +9,9 @@
     pending | sending | unconfirmed
                        -> sent          a webhook event proves the provider took it
 
-A row is claimed ('sending') in its own commit before the backend is called, so a retry
-knows a hand-over may already have happened. `sent_at` is when the hand-over started
-(for 'sending' rows) or finished (for 'sent' rows).
+A row is claimed ('sending') and committed before the backend is called, so a retry knows a
+hand-over may already have happened. `sent_at` is when the hand-over started (for 'sending'
+rows) or finished (for 'sent' rows).
 """
 
 from __future__ import annotations
@@ -29,18 +30,17 @@ def find(db: Session, key: str) -> OutboxEmail | None:
     return db.exec(select(OutboxEmail).where(OutboxEmail.key == key)).first()
 
 
-def record(db: Session, row: OutboxEmail) -> OutboxEmail:
-    """Insert a new row; if a concurrent attempt inserted the key first, return its row."""
+def record_claimed(db: Session, row: OutboxEmail, at: datetime) -> bool:
+    """Insert a new row already claimed (new -> sending) in one commit; False if another attempt
+    inserted the key first (that attempt owns the email)."""
+    row.status, row.sent_at, row.error = "sending", at, None
     db.add(row)
     try:
         db.commit()
     except IntegrityError:
         db.rollback()
-        existing = find(db, row.key)
-        assert existing is not None
-        return existing
-    db.refresh(row)
-    return row
+        return False
+    return True
 
 
 def claim(db: Session, key: str, at: datetime, resend: bool) -> bool:
