@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, insert, select
 from temporalio import activity
 
 from onboarding.config import Settings
@@ -34,7 +34,8 @@ def record_timeline(entries: list[TimelineEntry]) -> int:
             onboarding = onboardings[entry.account_id]
             if onboarding is not None:
                 apply(onboarding, entry)
-        db.add_all(TimelineEvent(**e.model_dump()) for e in new)
+        if new:  # one multi-row INSERT, without the ORM's per-object bookkeeping
+            db.execute(insert(TimelineEvent), [e.model_dump() for e in new])
         db.add_all(o for o in onboardings.values() if o is not None)
         db.commit()
         return len(new)
