@@ -22,6 +22,10 @@ RUN python /tmp/build/requirements.py /tmp/build/pyproject.toml > /tmp/build/req
 
 # The code, owned by root and read-only to the service user; only /data is writable.
 COPY . .
+# Its bytecode, compiled once here: the workflow sandbox imports workflows/onboarding.py afresh
+# for every run it builds, and with no .pyc (PYTHONDONTWRITEBYTECODE) it compiled the module
+# again each time (docs/benchmarks.md, replay).
+RUN python -m compileall -q /app
 RUN useradd --system --uid 10001 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin engine \
     && mkdir -p /data/outbox \
     && chown -R engine /data

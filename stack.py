@@ -63,6 +63,18 @@ def wait_for_port(port: int, proc: subprocess.Popen[bytes], seconds: float = 60)
     raise RuntimeError(f"the Temporal server did not open port {port} within {seconds:.0f}s")
 
 
+async def connect_when_healthy(address: str, seconds: float = 60) -> Client:
+    """A client for the dev server, once its frontend is healthy: the port opens a moment before."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return await Client.connect(address, data_converter=pydantic_data_converter)
+        except RuntimeError:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.2)
+
+
 async def serve(port: int, ui_port: int) -> None:
     LOCAL.mkdir(exist_ok=True)
     settings = Settings.from_env()
@@ -75,7 +87,7 @@ async def serve(port: int, ui_port: int) -> None:
         loop.add_signal_handler(sig, stop.set)
     try:
         await asyncio.to_thread(wait_for_port, port, server)
-        client = await Client.connect(f"127.0.0.1:{port}", data_converter=pydantic_data_converter)
+        client = await connect_when_healthy(f"127.0.0.1:{port}")
         async with build_worker(client, TASK_QUEUE):
             print(f"Temporal server  127.0.0.1:{port}  (state in {LOCAL / 'temporal.db'})", flush=True)
             print(f"Temporal Web UI  http://localhost:{ui_port}", flush=True)

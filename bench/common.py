@@ -9,7 +9,6 @@ read from /proc while it runs.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import json
 import math
@@ -31,10 +30,9 @@ from typing import Any, Literal, TypeVar
 import temporalio
 import yaml
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from connection import binary
-from stack import SA_TYPES, wait_for_port
+from stack import SA_TYPES, connect_when_healthy, wait_for_port
 from workflows import attributes
 
 Mode = Literal["smoke", "quick", "full"]
@@ -153,16 +151,8 @@ def dev_server(folder: Path) -> Iterator[DevServer]:
         stop_process(process)
 
 
-async def connect(server: DevServer, seconds: float = 60) -> Client:
-    """A client for the server, once its frontend answers (the port opens a moment before)."""
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            return await Client.connect(server.address, data_converter=pydantic_data_converter)
-        except RuntimeError:
-            if time.monotonic() > deadline:
-                raise
-            await asyncio.sleep(0.2)
+async def connect(server: DevServer) -> Client:
+    return await connect_when_healthy(server.address)
 
 
 def stop_process(process: subprocess.Popen[Any], seconds: float = 30) -> None:

@@ -94,6 +94,8 @@ async def one_cache(n: int, cache: int, seconds_per_day: float, options: common.
             raise RuntimeError("the worker logged errors:\n" + "\n".join(errors[:5]))
     return {
         "max_cached_workflows": cache,
+        "onboardings": n,
+        "seconds_per_day": seconds_per_day,
         "start_seconds": round(started_in, 1),
         "starts_per_second": round(n / started_in, 1),
         "idle_rss_mb": idle_rss,

@@ -1,4 +1,4 @@
-"""`python -m bench.report [--quick]`: the results under bench/results/ as the Markdown tables of docs/benchmarks.md.
+"""`python -m bench.report [--mode quick] [--summary | --before DIR]`: results as the Markdown of docs/benchmarks.md.
 
 Figures are copied from the JSON, never retyped: paste the output into the document after a run.
 """
@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from bench.common import RESULTS
+from bench.common import RESULTS, ratio
 
 Row = Iterable[Any]
 
@@ -72,6 +72,7 @@ def idle(r: dict[str, Any]) -> str:
     s = r["settings"]
     rows = [
         (
+            c.get("onboardings", s["onboardings"]),
             c["max_cached_workflows"],
             c["starts_per_second"],
             c["idle_rss_mb"],
@@ -82,8 +83,9 @@ def idle(r: dict[str, Any]) -> str:
         )
         for c in r["caches"]
     ]
-    intro = f"{s['onboardings']} onboardings, day 1 after {s['seconds_per_day']:.0f} s; bytecode {s['bytecode']}."
+    intro = f"Day 1 comes once every onboarding has started and settled; bytecode {s['bytecode']}."
     header = (
+        "onboardings",
         "cache",
         "starts/s",
         "idle RSS MiB",
@@ -179,17 +181,127 @@ SECTIONS = {
 }
 
 
+def summary(results: dict[str, dict[str, Any]]) -> str:
+    """The README's table: one headline figure a benchmark, with its baseline where it has one."""
+    rows = []
+    if t := results.get("throughput"):
+        e, f, x = t["engine"], t["floor"], t["ratios"]
+        n = t["settings"]["onboardings"]
+        rows += [
+            (
+                f"throughput, {n} SMB journeys",
+                f"{e['per_second']} onboardings/s",
+                f"{f['per_second']} runs/s",
+                x["runs_per_second"],
+            ),
+            (
+                "history events per second",
+                e["history_events_per_second"],
+                f["history_events_per_second"],
+                x["events_per_second"],
+            ),
+            (
+                "worker CPU ms per onboarding",
+                e["worker_cpu_ms_per_run"],
+                f["worker_cpu_ms_per_run"],
+                x["worker_cpu_per_run"],
+            ),
+        ]
+    if lat := results.get("latency"):
+        for side in ("idle", "under_load"):
+            r = lat[side]
+            rows.append(
+                (
+                    f"event -> email, {side.replace('_', ' ')}",
+                    f"p50 {r['p50_ms']} / p95 {r['p95_ms']} / p99 {r['p99_ms']} ms",
+                    "",
+                    "",
+                )
+            )
+    if idle_ := results.get("idle"):
+        for c in idle_["caches"]:
+            rows.append(
+                (
+                    f"{c.get('onboardings', idle_['settings']['onboardings'])} idle onboardings, "
+                    f"cache {c['max_cached_workflows']}",
+                    f"{c['idle_rss_mb']} MiB idle; all acted in {c['act_seconds']} s",
+                    "",
+                    "",
+                )
+            )
+    if h := results.get("history"):
+        for segment, journeys in h["segments"].items():
+            for journey, j in journeys.items():
+                label = f"history, {segment.replace('_', '-')} {journey.replace('_', ' ')}"
+                rows.append((label, f"{j['events']} events, {j['bytes'] / 1024:.1f} KiB", "", ""))
+    if sim := results.get("simulation"):
+        b = sim["batch"]
+        rows.append((f"simulator, {b['runs']} scenarios", f"{b['days_per_second']} virtual days/s", "", ""))
+    return table(("", "engine", "floor (Temporal alone)", "engine / floor"), rows)
+
+
+def before_after(before: dict[str, dict[str, Any]], after: dict[str, dict[str, Any]]) -> str:
+    """What a change did: the throughput run's figures and each activity's cost, before and after."""
+    rows: list[Row] = []
+
+    def change(was: float, now: float) -> str:
+        factor = ratio(now, was)
+        return "-" if factor is None else str(factor)
+
+    if "throughput" in before and "throughput" in after:
+        b, a = before["throughput"], after["throughput"]
+        for label, side, key in (
+            ("engine worker CPU ms per onboarding", "engine", "worker_cpu_ms_per_run"),
+            ("floor worker CPU ms per run (same run's baseline)", "floor", "worker_cpu_ms_per_run"),
+            ("engine onboardings per second", "engine", "per_second"),
+            ("engine history events per onboarding", "engine", "history_events_per_run"),
+            ("server CPU ms per onboarding", "engine", "server_cpu_ms_per_run"),
+        ):
+            rows.append((label, b[side][key], a[side][key], change(b[side][key], a[side][key])))
+        for label, key in (
+            ("worker CPU, engine / floor", "worker_cpu_per_run"),
+            ("events/s, engine / floor", "events_per_second"),
+        ):
+            rows.append((label, b["ratios"][key], a["ratios"][key], change(b["ratios"][key], a["ratios"][key])))
+    if "activity_cost" in before and "activity_cost" in after:
+        for name, a in after["activity_cost"]["activities"].items():
+            b = before["activity_cost"]["activities"].get(name)
+            if b is None:
+                continue
+            for label, key in (
+                ("SQL statements", "sql_statements_each"),
+                ("commits", "commits_each"),
+                ("CPU ms", "cpu_ms_each"),
+            ):
+                rows.append((f"{name}: {label} each", b[key], a[key], change(b[key], a[key])))
+    return table(("", "before", "after", "after / before"), rows)
+
+
+def load(folder: Path, mode: str) -> dict[str, dict[str, Any]]:
+    """Every result of one mode in the folder, by benchmark name."""
+    suffix = "" if mode == "full" else f".{mode}"
+    found = {name: folder / f"{name}{suffix}.json" for name in SECTIONS}
+    return {name: json.loads(path.read_text()) for name, path in found.items() if path.exists()}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="the --quick results (<name>.quick.json)")
+    parser.add_argument("--mode", choices=("full", "quick", "smoke"), default="full", help="which results to read")
     parser.add_argument("--results", type=Path, default=RESULTS)
+    parser.add_argument("--summary", action="store_true", help="only the README's one table")
+    parser.add_argument("--before", type=Path, help="compare with the same mode's results in this folder")
     args = parser.parse_args(argv)
-    for name, render in SECTIONS.items():
-        path = args.results / f"{name}{'.quick' if args.quick else ''}.json"
-        if not path.exists():
-            continue
-        result = json.loads(path.read_text())
-        print(f"### {name}\n\n{machine(result)}\n\n{render(result)}\n")
+    results = load(args.results, args.mode)
+    if not results:
+        parser.error(f"no {args.mode} results in {args.results}: run the benchmarks first")
+    if args.before:
+        print(before_after(load(args.before, args.mode), results))
+        return 0
+    if args.summary:
+        print(summary(results))
+        return 0
+    for name, result in results.items():
+        print(f"### {name}\n\n{machine(result)}\n\n{SECTIONS[name](result)}\n")
     return 0
 
 

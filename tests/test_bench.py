@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from bench import report
 from bench.__main__ import BENCHMARKS
 from bench.journey import EMAILS, STEPS
 
@@ -117,3 +118,24 @@ def test_replay_times_each_history_three_ways(results: dict[str, dict[str, Any]]
     for way in ("compiled", "no_bytecode", "unsandboxed"):
         assert replayed[way]["events"] == replayed["events"]
         assert 0 < replayed[way]["cpu_ms"] <= replayed[way]["cpu_ms_median"]
+
+
+def test_a_first_send_claims_then_proves_in_two_commits(results: dict[str, dict[str, Any]]) -> None:
+    send = results["activity_cost"]["activities"]["send_email"]
+    assert send["commits_each"] == 2, "the claimed row before the hand-over, then the proof it was sent"
+    assert send["sql_statements_each"] == 6, "look up, suppression, claimed insert, sent, timeline check, timeline row"
+
+
+def test_the_report_prints_every_figure_from_the_json(results: dict[str, dict[str, Any]]) -> None:
+    throughput = results["throughput"]
+    headline = report.summary(results)
+    assert (
+        f"| {throughput['engine']['per_second']} onboardings/s | {throughput['floor']['per_second']} runs/s |"
+        in headline
+    )
+    assert str(throughput["ratios"]["worker_cpu_per_run"]) in headline
+    for name, result in results.items():
+        section = report.SECTIONS[name](result)
+        assert section.count("\n|") >= 2, f"{name}: a table with at least one row"
+    same = report.before_after(results, results)
+    assert "| send_email: commits each | 2.0 | 2.0 | 1.0 |" in same

@@ -207,9 +207,14 @@ def test_docker_compose_accepts_the_file_with_the_example_settings() -> None:
 # ---- the image -------------------------------------------------------------------------------
 
 
-def test_the_image_runs_the_worker_as_a_non_root_user_on_a_pinned_python() -> None:
+def dockerfile() -> list[str]:
+    """The Dockerfile's instructions, one a line, continuation lines joined, comments left out."""
     text = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
-    instructions = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+
+
+def test_the_image_runs_the_worker_as_a_non_root_user_on_a_pinned_python() -> None:
+    instructions = dockerfile()
     base = next(line for line in instructions if line.startswith("FROM "))
     assert re.fullmatch(r"FROM python:3\.11\.\d+-slim-\w+(@sha256:[0-9a-f]{64})?", base)
     users = [line.split()[1] for line in instructions if line.startswith("USER ")]
@@ -217,6 +222,16 @@ def test_the_image_runs_the_worker_as_a_non_root_user_on_a_pinned_python() -> No
     assert instructions[-1] == 'CMD ["python", "worker.py"]'
     assert any("requirements.py" in line and "pip install -r" in line for line in instructions)
     assert "COPY pyproject.toml deploy/requirements.py /tmp/build/" in instructions
+
+
+def test_the_image_ships_its_code_compiled() -> None:
+    """No bytecode is written at run time, so it must be there already: otherwise every workflow
+    run the sandbox builds compiles workflows/onboarding.py again."""
+    instructions = dockerfile()
+    assert any(line.startswith("ENV ") and "PYTHONDONTWRITEBYTECODE=1" in line for line in instructions)
+    compiled = instructions.index("RUN python -m compileall -q /app")
+    assert compiled > instructions.index("COPY . .")
+    assert compiled < instructions.index("USER engine"), "compiled as root: the service user cannot write /app"
 
 
 def test_the_image_installs_every_runtime_dependency_from_pyproject() -> None:
