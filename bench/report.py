@@ -24,13 +24,17 @@ def table(header: Row, rows: Iterable[Row]) -> str:
     return "\n".join(lines)
 
 
-def machine(result: dict[str, Any]) -> str:
+def hardware(result: dict[str, Any]) -> str:
     m = result["machine"]
     return (
         f"{m['cpu']}, {m['cores']} cores, {m['memory_mb'] // 1024} GiB; {m['os']}; Python {m['python']}, "
-        f"temporalio {m['temporalio']}, {m['temporal_cli']}; commit {m['commit']}. "
-        f"Load average at the end: {', '.join(map(str, m['load_average']))}; took {result['wall_seconds']:.0f} s."
+        f"temporalio {m['temporalio']}, {m['temporal_cli']}; commit {m['commit']}."
     )
+
+
+def machine(result: dict[str, Any]) -> str:
+    load = ", ".join(map(str, result["machine"]["load_average"]))
+    return f"{hardware(result)} Load average at the end: {load}; took {result['wall_seconds']:.0f} s."
 
 
 def throughput(r: dict[str, Any]) -> str:
@@ -237,7 +241,8 @@ def summary(results: dict[str, dict[str, Any]]) -> str:
     if sim := results.get("simulation"):
         b = sim["batch"]
         rows.append((f"simulator, {b['runs']} scenarios", f"{b['days_per_second']} virtual days/s", "", ""))
-    return table(("", "engine", "floor (Temporal alone)", "engine / floor"), rows)
+    measured = hardware(results.get("throughput") or next(iter(results.values())))
+    return table(("", "engine", "floor (Temporal alone)", "engine / floor"), rows) + f"\n\nMeasured on {measured}"
 
 
 def before_after(before: dict[str, dict[str, Any]], after: dict[str, dict[str, Any]]) -> str:
@@ -273,7 +278,8 @@ def before_after(before: dict[str, dict[str, Any]], after: dict[str, dict[str, A
                 ("commits", "commits_each"),
                 ("CPU ms", "cpu_ms_each"),
             ):
-                rows.append((f"{name}: {label} each", b[key], a[key], change(b[key], a[key])))
+                if b[key] or a[key]:  # rendering runs no SQL: no row to say so
+                    rows.append((f"{name}: {label} each", b[key], a[key], change(b[key], a[key])))
     return table(("", "before", "after", "after / before"), rows)
 
 

@@ -139,3 +139,20 @@ def test_the_report_prints_every_figure_from_the_json(results: dict[str, dict[st
         assert section.count("\n|") >= 2, f"{name}: a table with at least one row"
     same = report.before_after(results, results)
     assert "| send_email: commits each | 2.0 | 2.0 | 1.0 |" in same
+
+
+def test_the_published_figures_are_the_ones_in_bench_results() -> None:
+    """docs/benchmarks.md and the README show what bench/results holds: a re-run not pasted in fails here."""
+    published = report.load(report.RESULTS, "full")
+    assert set(published) == set(report.SECTIONS), "every benchmark has published full-size results"
+    docs = (ROOT / "docs" / "benchmarks.md").read_text()
+    readme = (ROOT / "README.md").read_text()
+    for name, result in published.items():
+        assert report.machine(result) in docs, f"{name}: the machine line as bench.report prints it"
+        assert report.SECTIONS[name](result) in docs, f"{name}: the table as bench.report prints it"
+    assert report.summary(published) in readme
+    profiling = report.RESULTS / "profiling"
+    changed = report.before_after(report.load(profiling / "before", "quick"), report.load(profiling / "after", "quick"))
+    assert changed.count("\n|") > 10, "the before/after pair holds both throughput and activity costs"
+    assert changed in docs
+    assert changed in readme
