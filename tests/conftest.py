@@ -8,7 +8,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -128,6 +128,13 @@ class Run:
     def signed_at(self) -> datetime:
         assert self.contract.signed_at
         return self.contract.signed_at
+
+    async def began(self) -> datetime:
+        """The run's own clock at its first task: `workflow.now()` there, a moment after signing."""
+        async for event in self.handle.fetch_history_events():
+            if event.event_type == ET.EVENT_TYPE_WORKFLOW_TASK_STARTED:
+                return event.event_time.ToDatetime(tzinfo=UTC)
+        raise AssertionError("the run has not started a workflow task")
 
     def timeline(self, *kinds: str) -> list[Happened]:
         with Session(engine(self.settings.database_url)) as db:

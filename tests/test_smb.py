@@ -32,7 +32,7 @@ async def test_silent_customer_gets_the_day_1_3_7_sequence_and_escalations(env: 
     assert [e.id for e in status.open_escalations] == [
         "personal_welcome_overdue.1",
         "no_login_7d.1",
-        f"inactive@{run.signed_at:%Y%m%dT%H%M%S}.1",
+        f"inactive@{await run.began():%Y%m%dT%H%M%S}.1",  # the episode is keyed by the last activity
     ]
     assert {t.assignee for t in run.tasks()} == {"mgr-elena", status.owner}
 
