@@ -150,9 +150,15 @@ def test_the_published_figures_are_the_ones_in_bench_results() -> None:
     for name, result in published.items():
         assert report.machine(result) in docs, f"{name}: the machine line as bench.report prints it"
         assert report.SECTIONS[name](result) in docs, f"{name}: the table as bench.report prints it"
-    assert report.summary(published) in readme
-    profiling = report.RESULTS / "profiling"
-    changed = report.before_after(report.load(profiling / "before", "quick"), report.load(profiling / "after", "quick"))
+    assert printed("--summary") in readme, "the README's table, as its own command prints it"
+    profiling = "bench/results/profiling"
+    changed = printed("--mode", "quick", "--before", f"{profiling}/before", "--results", f"{profiling}/after")
     assert changed.count("\n|") > 10, "the before/after pair holds both throughput and activity costs"
     assert changed in docs
     assert changed in readme
+
+
+def printed(*arguments: str) -> str:
+    """What `python -m bench.report ARGUMENTS` prints, as the README and docs/benchmarks.md run it."""
+    command = [sys.executable, "-m", "bench.report", *arguments]
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
