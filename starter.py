@@ -2,110 +2,28 @@
 
 `python starter.py serve` runs the same over HTTP for the CRM and the product (intake/app.py).
 
-The contract is validated at the edge, the segment picked (or taken from the contract), the
-segment's playbook snapshotted into the workflow input, and one workflow started with id
-`onboarding-<account_id>`. A second start for the same account is refused.
+The use case itself is service/start.py: the contract validated, the segment picked, the
+playbook snapshotted, one workflow started with id `onboarding-<account_id>`. A start while
+the account's onboarding is open is refused; after one that ended (cancelled, failed,
+terminated) the account is onboarded again, and the starter says so.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import sys
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
-
-from pydantic import ValidationError
-from temporalio.client import Client, WorkflowHandle
-from temporalio.common import (
-    SearchAttributePair,
-    TypedSearchAttributes,
-    WorkflowIDConflictPolicy,
-    WorkflowIDReusePolicy,
-)
-from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from cli.shutdown import exit_after
 from connection import connect, namespace
 from onboarding import playbook
-from onboarding.config import TASK_QUEUE, Settings
+from onboarding.config import Settings
 from onboarding.email.render import available
-from onboarding.journey import OnboardingInput
-from onboarding.models import Contract, problems
+from onboarding.models import Contract
 from onboarding.playbook import Playbook
-from workflows import attributes
-from workflows.onboarding import OnboardingWorkflow
-
-SEGMENT_NAMES = {"smb": "SMB tech-touch", "mid_market": "Mid-market low-touch", "enterprise": "Enterprise high-touch"}
-
-
-class ContractError(ValueError):
-    """A contract that cannot start an onboarding; the message names each field at fault."""
-
-
-class AlreadyOnboarding(Exception):
-    def __init__(self, workflow_id: str) -> None:
-        super().__init__(f"an onboarding for this account already exists: {workflow_id}")
-        self.workflow_id = workflow_id
-
-
-def parse_contract(raw: str | bytes, now: datetime | None = None) -> Contract:
-    """Validate a contract document; stamp signed_at with now when it is absent."""
-    try:
-        data = json.loads(raw)
-    except json.JSONDecodeError as e:
-        raise ContractError(f"not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}") from None
-    except UnicodeDecodeError:
-        raise ContractError("not valid UTF-8 text: send the contract as UTF-8 JSON") from None
-    try:
-        contract = Contract.model_validate(data)
-    except ValidationError as e:
-        raise ContractError("\n".join(problems(e))) from None
-    now = now or datetime.now(UTC)
-    if contract.signed_at is None:
-        return contract.model_copy(update={"signed_at": now})
-    if contract.signed_at > now + timedelta(minutes=5):
-        raise ContractError("signed_at: the contract cannot be signed in the future")
-    return contract
-
-
-async def start(
-    client: Client, contract: Contract, plan: Playbook | None = None, task_queue: str = TASK_QUEUE
-) -> WorkflowHandle[OnboardingWorkflow, object]:
-    """Start one onboarding with the segment's playbook snapshotted into its input."""
-    segment = contract.picked_segment()
-    plan = plan or playbook.for_segment(segment, available())
-    try:
-        return await client.start_workflow(
-            OnboardingWorkflow.run,
-            OnboardingInput(contract=contract, playbook=plan),
-            id=contract.workflow_id,
-            task_queue=task_queue,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-            search_attributes=TypedSearchAttributes(
-                [
-                    SearchAttributePair(attributes.SEGMENT, segment),
-                    SearchAttributePair(attributes.PHASE, plan.phases[0].id),
-                    SearchAttributePair(attributes.HEALTH, "green"),
-                    SearchAttributePair(attributes.ESCALATED, False),
-                    SearchAttributePair(attributes.PAUSED, False),
-                ]
-            ),
-            static_summary=f"{contract.company} · {SEGMENT_NAMES[segment]}",
-            static_details=f"Playbook: {plan.title}, {length(plan.length)}, {len(plan.phases)} phases.",
-        )
-    except WorkflowAlreadyStartedError:
-        raise AlreadyOnboarding(contract.workflow_id) from None
-
-
-def length(span: timedelta) -> str:
-    """A playbook's length in words: '30 days', or '150 seconds' for a compressed test playbook."""
-    if span >= timedelta(days=1):
-        return f"{span.days} days"
-    return f"{int(span.total_seconds())} seconds"
+from service.start import AlreadyOnboarding, ContractError, parse_contract, previous_outcome, start
 
 
 def read_source(arg: str) -> str:
@@ -136,7 +54,7 @@ async def serve(argv: list[str]) -> int:
     """`python starter.py serve`: the HTTP intake for the CRM and the product (intake/app.py)."""
     import uvicorn
 
-    from intake.app import IntakeConfigError, create_app  # imported here: intake.app imports this module
+    from intake.app import IntakeConfigError, create_app  # imported here: FastAPI only when serving
 
     parser = argparse.ArgumentParser(
         prog="python starter.py serve",
@@ -172,12 +90,15 @@ async def main(argv: list[str]) -> int:
         print(f"contract refused:\n{e}", file=sys.stderr)
         return 2
     client = await connect()
+    previous = await previous_outcome(client, contract.workflow_id)
     try:
         handle = await start(client, contract, plan)
     except AlreadyOnboarding as e:
         print(f"{contract.account_id}: {e}", file=sys.stderr)
         return 1
     print(f"started {handle.id} ({contract.picked_segment()})")
+    if previous:
+        print(f"started again: the previous onboarding ended ({previous})")
     print(Settings.from_env().run_url(handle.id, namespace()))
     return 0
 

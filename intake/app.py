@@ -12,7 +12,6 @@ at /openapi.json, docs at /docs.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import time
@@ -24,18 +23,20 @@ from typing import Annotated, Any, Literal
 from fastapi import Depends, FastAPI, Header, HTTPException, Request, Response
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 from pydantic.json_schema import models_json_schema
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-import starter
 from connection import connect, namespace
 from intake import sendgrid_events
 from intake.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, Unauthenticated, verify
 from onboarding.config import Settings
-from onboarding.models import Contract, ProductEvent, Segment, problems, workflow_id
-from workflows.onboarding import OnboardingWorkflow
+from onboarding.messages import ProductEvent
+from onboarding.models import Contract, Segment, problems, workflow_id
+from service import send
+from service.bodies import BadBody, read_json
+from service.start import AlreadyOnboarding, ContractError, parse_contract, previous_outcome, start
 
 log = logging.getLogger("intake")
 
@@ -73,6 +74,9 @@ class Onboarding(BaseModel):
     segment: Segment
     outcome: Literal["started", "already_onboarding"]
     run_url: str
+    previous: str | None = Field(
+        None, description="how the account's last onboarding ended (e.g. cancelled), when this one starts it again"
+    )
 
 
 class Accepted(BaseModel):
@@ -139,18 +143,20 @@ def temporal(request: Request) -> Client:
 async def contract_signed(raw: SignedBody, request: Request, response: Response) -> Onboarding:
     """A contract was signed (closed-won in the CRM): start its onboarding.
 
-    Idempotent on the account: a repeat answers 200 with the onboarding that already exists.
+    Idempotent on the account while its onboarding is open: a repeat answers 200 with the
+    onboarding that already exists. After one that ended (cancelled, failed), a new one starts.
     """
     try:
-        contract = starter.parse_contract(raw)
-    except starter.ContractError as e:
+        contract = parse_contract(raw)
+    except ContractError as e:
         raise HTTPException(400, str(e).splitlines()) from None
     outcome: Literal["started", "already_onboarding"] = "started"
+    previous = await previous_outcome(temporal(request), contract.workflow_id)
     try:
-        await starter.start(temporal(request), contract)
+        await start(temporal(request), contract)
         log.info("started %s (%s)", contract.workflow_id, contract.picked_segment())
-    except starter.AlreadyOnboarding:
-        outcome = "already_onboarding"
+    except AlreadyOnboarding:
+        outcome, previous = "already_onboarding", None
         response.status_code = 200
     return Onboarding(
         account_id=contract.account_id,
@@ -158,6 +164,7 @@ async def contract_signed(raw: SignedBody, request: Request, response: Response)
         segment=contract.picked_segment(),
         outcome=outcome,
         run_url=Settings.from_env().run_url(contract.workflow_id, namespace()),
+        previous=previous,
     )
 
 
@@ -167,16 +174,14 @@ async def product_event(account_id: str, raw: SignedBody, request: Request) -> A
     An `id` makes redelivery harmless: the onboarding applies each id once.
     """
     try:
-        event = ProductEvent.model_validate(json.loads(raw))
-    except json.JSONDecodeError as e:
-        raise HTTPException(400, [f"body: not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}"]) from None
-    except UnicodeDecodeError:
-        raise HTTPException(400, ["body: not valid UTF-8 text"]) from None
+        event = ProductEvent.model_validate(read_json(raw))
+    except BadBody as e:
+        raise HTTPException(400, [f"body: {e}"]) from None
     except ValidationError as e:
         raise HTTPException(400, problems(e)) from None
     handle = temporal(request).get_workflow_handle(workflow_id(account_id))
     try:
-        await handle.signal(OnboardingWorkflow.product_event, event)
+        await send.signal(handle, event)
     except RPCError as e:
         if e.status != RPCStatusCode.NOT_FOUND:
             raise

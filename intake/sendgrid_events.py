@@ -14,7 +14,6 @@ harmless because applied events are skipped.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from datetime import UTC, datetime
 from typing import Any
@@ -30,8 +29,9 @@ from temporalio.service import RPCError, RPCStatusCode
 from onboarding.config import Settings
 from onboarding.db import Account, OutboxEmail, engine
 from onboarding.email import links, outbox, pages, suppressions, webhook
-from onboarding.models import EmailFeedback
-from workflows.onboarding import OnboardingWorkflow
+from onboarding.messages import EmailFeedback
+from service import send
+from service.bodies import BadBody, read_json
 
 log = logging.getLogger("intake.sendgrid")
 router = APIRouter()
@@ -53,9 +53,9 @@ async def sendgrid_events(request: Request) -> Response:
         log.warning("refused SendGrid events: missing or invalid signature")
         raise HTTPException(401, f"{webhook.SIGNATURE_HEADER}: missing or not valid for this body")
     try:
-        events = json.loads(body)
-    except ValueError:
-        raise HTTPException(400, "body: expected a JSON array of SendGrid events") from None
+        events = read_json(body)
+    except BadBody as e:
+        raise HTTPException(400, f"body: {e}; expected a JSON array of SendGrid events") from None
     if not isinstance(events, list) or not all(isinstance(e, dict) for e in events):
         raise HTTPException(400, "body: expected a JSON array of SendGrid events (objects)")
     signals = await run_in_threadpool(_apply, settings.database_url, events)
@@ -81,9 +81,8 @@ def _forget(url: str, event_ids: list[str]) -> None:
 
 async def _feedback(client: Client, workflow_id: str, feedback: EmailFeedback) -> bool:
     """Signal the onboarding; True when it took the signal or has ended (nothing left to tell)."""
-    handle = client.get_workflow_handle_for(OnboardingWorkflow.run, workflow_id)
     try:
-        await handle.signal(OnboardingWorkflow.email_feedback, feedback)
+        await send.signal(client.get_workflow_handle(workflow_id), feedback)
     except RPCError as e:
         if e.status == RPCStatusCode.NOT_FOUND:
             return True
