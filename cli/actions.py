@@ -1,8 +1,10 @@
 """What a CSM does to an onboarding from a terminal: one command per action of the workflow.
 
-Each action is a workflow update: the workflow checks it (its validator) before anything
-happens, so a wrong module id or an action in the wrong phase is refused with the reason
-and leaves no trace. Every action names who did it (`--by`, default $CSM_ID, else $USER).
+Each action is a workflow update named and modelled by the catalogue (onboarding/messages.py):
+the workflow checks it before anything happens, so a wrong module id or an action in the
+wrong phase is refused with the reason and leaves no trace. Every action names who did it
+(`--by`, default $CSM_ID, else $USER) and carries an id, so running a command again after
+it got no answer applies it at most once (cli/calls.py, cli/journal.py).
 """
 
 from __future__ import annotations
@@ -12,35 +14,21 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 
 from cli import calls
 from cli.common import fail, run
 from cli.summary import one_line
-from onboarding.models import (
-    Action,
-    Cancel,
-    CustomerRole,
-    EventName,
-    HumanTouch,
-    HumanTouchKind,
-    Invite,
-    KickoffDone,
-    ModuleCompleted,
-    Pause,
-    ProductEvent,
-    Reassign,
-    ResolveEscalation,
-    Resume,
-    StepAction,
-    SuccessCriteriaMet,
-    account_of,
-    problems,
-)
-from workflows.onboarding import OnboardingWorkflow as W
+from onboarding import assignment
+from onboarding.config import Settings
+from onboarding.db import engine
+from onboarding.messages import BY_NAME, Action, EventName, HumanTouchKind, ProductEvent
+from onboarding.models import CustomerRole, account_of, problems
+from onboarding.staff import RosterError
 
 app = typer.Typer()
 ACT = "Act on an onboarding"
-M = TypeVar("M", Action, ProductEvent)
+M = TypeVar("M", bound=Action | ProductEvent)
 
 Account = Annotated[str, typer.Argument(metavar="ACCOUNT", help="Account id (or workflow id onboarding-<account_id>).")]
 By = Annotated[
@@ -60,8 +48,16 @@ def message(model: type[M], **fields: Any) -> M:
         fail("\n".join(problems(e)), code=2)
 
 
-def act(account: str, update: Any, action: Action, done: str) -> None:
-    status = run(calls.update(account, update, action))
+def act(account: str, name: str, done: str, /, **fields: Any) -> None:
+    """Send the catalogue's action `name` (onboarding/messages.py), built from the command's fields."""
+    model = BY_NAME[name].model
+    if not issubclass(model, Action):
+        raise TypeError(f"{name} is not a CSM action in the catalogue")
+    action = message(model, **fields)
+    try:
+        status = run(calls.update(account, action))
+    except KeyboardInterrupt:
+        fail(calls.unanswered(account_of(account), name, "interrupted before an answer"), code=130)
     typer.echo(f"{account_of(account)}: {done}; {one_line(status)}")
 
 
@@ -71,7 +67,7 @@ def kickoff_done(account: Account, by: By, notes: Note = "") -> None:
 
     Example: python admin.py kickoff-done northwind --notes "Goals agreed; data export by Friday"
     """
-    act(account, W.kickoff_done, message(KickoffDone, by=by, notes=notes), "kickoff recorded as done")
+    act(account, "kickoff_done", "kickoff recorded as done", by=by, notes=notes)
 
 
 @app.command("module-done", rich_help_panel=ACT)
@@ -82,7 +78,7 @@ def module_done(
 
     Example: python admin.py module-done brightpath-dental quick_start
     """
-    act(account, W.module_completed, message(ModuleCompleted, by=by, module=module), f"module {module} completed")
+    act(account, "module_completed", f"module {module} completed", by=by, module=module)
 
 
 @app.command("step-done", rich_help_panel=ACT)
@@ -93,7 +89,7 @@ def step_done(
 
     Example: python admin.py step-done northwind connect_sso
     """
-    act(account, W.complete_step, message(StepAction, by=by, step=step), f"step {step} done")
+    act(account, "complete_step", f"step {step} done", by=by, step=step)
 
 
 @app.command("criteria-met", rich_help_panel=ACT)
@@ -106,7 +102,7 @@ def criteria_met(
 
     Example: python admin.py criteria-met brightpath-dental --evidence "Booking page live, 34 online bookings"
     """
-    act(account, W.success_criteria_met, message(SuccessCriteriaMet, by=by, evidence=evidence), "success criteria met")
+    act(account, "success_criteria_met", "success criteria met", by=by, evidence=evidence)
 
 
 @app.command(rich_help_panel=ACT)
@@ -115,7 +111,7 @@ def skip(account: Account, step: Annotated[str, typer.Argument(metavar="STEP", h
 
     Example: python admin.py skip brightpath-dental invite_team
     """
-    act(account, W.skip_step, message(StepAction, by=by, step=step), f"step {step} skipped")
+    act(account, "skip_step", f"step {step} skipped", by=by, step=step)
 
 
 @app.command(rich_help_panel=ACT)
@@ -132,8 +128,8 @@ def invite(
     Example: python admin.py invite brightpath-dental connect_integration --role it_admin
     --name "Sam Lee" --email sam@brightpath.example
     """
-    action = message(Invite, by=by, step=step, name=name, email=email, role=role)
-    act(account, W.invite, action, f"invitation for step {step} sent to the {role}")
+    done = f"invitation for step {step} sent to the {role}"
+    act(account, "invite", done, by=by, step=step, name=name, email=email, role=role)
 
 
 def moment(value: str) -> datetime | str:
@@ -157,8 +153,7 @@ def pause(
 
     Example: python admin.py pause northwind --reason "Fiscal year-end freeze" --until 2026-04-01
     """
-    action = message(Pause, by=by, reason=reason, until=moment(until) if until else None)
-    act(account, W.pause, action, "paused")
+    act(account, "pause", "paused", by=by, reason=reason, until=moment(until) if until else None)
 
 
 @app.command(rich_help_panel=ACT)
@@ -167,18 +162,47 @@ def resume(account: Account, by: By) -> None:
 
     Example: python admin.py resume northwind
     """
-    act(account, W.resume, message(Resume, by=by), "resumed")
+    act(account, "resume", "resumed", by=by)
 
 
 @app.command(rich_help_panel=ACT)
 def reassign(
     account: Account, owner: Annotated[str, typer.Argument(metavar="OWNER", help="The new CSM's staff id.")], by: By
 ) -> None:
-    """Hand the onboarding to another CSM.
+    """Hand the onboarding to another CSM (an active CSM in the staff roster).
 
     Example: python admin.py reassign brightpath-dental csm-siti
     """
-    act(account, W.reassign, message(Reassign, by=by, owner=owner), f"now owned by {owner}")
+    csm_in_roster(account, owner)
+    act(account, "reassign", f"now owned by {owner}", by=by, owner=owner)
+
+
+def csm_in_roster(account: str, owner: str) -> None:
+    """Refuse an owner the roster does not have here, before the onboarding hears of it (no trace in its history)."""
+    settings = Settings.from_env()
+    try:
+        found = assignment.find_csm(engine(settings.database_url), owner, settings.staff_file)
+    except RosterError as e:
+        fail(f"{account_of(account)}: refused: {e}")
+    except SQLAlchemyError as e:
+        fail(f"cannot read the staff roster (DATABASE_URL): {type(e).__name__}; is the database reachable?")
+    if found is None:
+        fail(f"{account_of(account)}: refused: owner: no active CSM with id {owner!r} in the staff roster")
+
+
+@app.command(rich_help_panel=ACT)
+def contact(
+    account: Account,
+    role: Annotated[CustomerRole, typer.Argument(metavar="ROLE", help="The contact's role (champion, billing, ...).")],
+    email: Annotated[str, typer.Option(help="The contact's correct email address.")],
+    by: By,
+    name: Annotated[str | None, typer.Option(help="The contact's name, if it changes too.")] = None,
+) -> None:
+    """Correct a customer contact's address (a bounced or mistyped email): later touches go to it.
+
+    Example: python admin.py contact brightpath-dental champion --email priya.shah@brightpath.example
+    """
+    act(account, "correct_contact", f"{role}'s address corrected", by=by, role=role, email=email, name=name)
 
 
 @app.command(rich_help_panel=ACT)
@@ -192,7 +216,7 @@ def cancel(
 
     Example: python admin.py cancel acme-trial duplicate --note "Signed twice in the CRM"
     """
-    act(account, W.cancel, message(Cancel, by=by, reason=reason, note=note), f"cancelled ({reason})")
+    act(account, "cancel", f"cancelled ({reason})", by=by, reason=reason, note=note)
 
 
 @app.command(rich_help_panel=ACT)
@@ -206,7 +230,7 @@ def touch(
 
     Example: python admin.py touch brightpath-dental personal_welcome --note "Called Priya"
     """
-    act(account, W.log_touch, message(HumanTouch, by=by, touch=kind, note=note), f"{kind} recorded")
+    act(account, "log_touch", f"{kind} recorded", by=by, touch=kind, note=note)
 
 
 @app.command(rich_help_panel=ACT)
@@ -222,8 +246,7 @@ def resolve(
 
     Example: python admin.py resolve brightpath-dental personal_welcome_overdue.1 --note "Welcomed by phone"
     """
-    action = message(ResolveEscalation, by=by, escalation=escalation, note=note)
-    act(account, W.resolve_escalation, action, f"escalation {escalation} resolved")
+    act(account, "resolve_escalation", f"escalation {escalation} resolved", by=by, escalation=escalation, note=note)
 
 
 @app.command(rich_help_panel=ACT)

@@ -2,31 +2,51 @@
 
 A rejected action prints the workflow's own reason (the update validator's message); an
 account without an onboarding, an onboarding that has ended and a worker that does not
-answer each get a sentence that says so, never a stack trace.
+answer each get a sentence that says so, never a stack trace. No command waits longer than
+ADMIN_TIMEOUT_SECONDS (30 by default). An action that got no answer may still be applied
+when a worker takes it: the command says so, and running it again applies it at most once
+(cli/journal.py keeps its id).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+import asyncio
+import os
+import uuid
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any, NoReturn, TypeVar
+from typing import NoReturn, TypeVar
 
+import typer
 from temporalio.api.sdk.v1 import WorkflowMetadata
-from temporalio.client import (
-    Client,
-    WorkflowUpdateFailedError,
-    WorkflowUpdateRPCTimeoutOrCancelledError,
-)
+from temporalio.client import Client, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from cli import journal
 from cli.common import client, fail, handle
-from onboarding.models import Action, ProductEvent, Status, account_of
-from workflows.onboarding import OnboardingWorkflow
+from onboarding.messages import Action, ProductEvent, kind_of
+from onboarding.models import Status, account_of
+from service import send
 
 T = TypeVar("T")
-RPC_TIMEOUT = timedelta(seconds=30)
-NO_WORKER = "no worker answered within 30 seconds: is the worker running (python worker.py, or python stack.py)?"
+UNANSWERED = 3  # the exit code of an action whose outcome is not known yet
+
+
+def timeout() -> float:
+    """ADMIN_TIMEOUT_SECONDS: how long any admin command waits for Temporal and the worker."""
+    raw = os.environ.get("ADMIN_TIMEOUT_SECONDS", "30")
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = 0
+    if not seconds > 0:
+        fail(f"ADMIN_TIMEOUT_SECONDS: expected a positive number of seconds, got {raw!r}", code=2)
+    return seconds
+
+
+def no_worker(seconds: float) -> str:
+    return f"no answer within {seconds:g} seconds: is the worker running (python worker.py, or python stack.py)?"
 
 
 async def gone(c: Client, account: str) -> NoReturn:
@@ -40,45 +60,81 @@ async def gone(c: Client, account: str) -> NoReturn:
     fail(f"the onboarding for {account_id} has ended ({status}); it takes no more actions or events")
 
 
-async def plainly(c: Client, account: str, call: Awaitable[T]) -> T:
-    """Await one call to the onboarding; any refusal becomes a sentence and a non-zero exit."""
+async def plainly(account: str, call: Callable[[Client], Awaitable[T]], unanswered: Callable[[], NoReturn]) -> T:
+    """Connect and make one call to the onboarding within the timeout; any refusal becomes a sentence
+    and a non-zero exit, and no answer in time calls `unanswered`."""
     try:
-        return await call
-    except WorkflowUpdateFailedError as e:
-        cause = e.cause
-        reason = cause.message if isinstance(cause, ApplicationError) else str(cause or e)
-        fail(f"{account_of(account)}: refused: {reason}")
-    except WorkflowUpdateRPCTimeoutOrCancelledError:
-        fail(NO_WORKER)
-    except RPCError as e:
-        if e.status == RPCStatusCode.NOT_FOUND:
-            await gone(c, account)
-        if e.status == RPCStatusCode.DEADLINE_EXCEEDED:
-            fail(NO_WORKER)
-        fail(f"Temporal refused the call: {e.message}")
+        async with asyncio.timeout(timeout()):
+            c = await client()
+            try:
+                return await call(c)
+            except WorkflowUpdateFailedError as e:
+                cause = e.cause
+                reason = cause.message if isinstance(cause, ApplicationError) else str(cause or e)
+                fail(f"{account_of(account)}: refused: {reason}")
+            except RPCError as e:
+                if e.status == RPCStatusCode.NOT_FOUND:
+                    await gone(c, account)
+                if e.status != RPCStatusCode.DEADLINE_EXCEEDED:
+                    fail(f"Temporal refused the call: {e.message}")
+            except WorkflowUpdateRPCTimeoutOrCancelledError:
+                pass
+    except TimeoutError:
+        pass
+    unanswered()
 
 
-async def update(account: str, update: Any, action: Action) -> Status:
-    """Run one CSM action (a workflow update) and return where the onboarding now stands."""
-    c = await client()
-    call = handle(c, account).execute_update(update, action, rpc_timeout=RPC_TIMEOUT)
-    result: Status = await plainly(c, account, call)
-    return result
+async def update(account: str, action: Action) -> Status:
+    """Run one CSM action (a workflow update, named by the catalogue) and return where the onboarding now stands.
+
+    The action's id is the update id; an id left unanswered by an earlier run of the same
+    command is sent again, so the action is applied at most once.
+    """
+    account_id, name = account_of(account), kind_of(action).name
+    entry = journal.pending(account_id, name, action, str(uuid.uuid4()))
+    action = action.model_copy(update={"id": entry.id})
+    seconds = timeout()
+
+    async def call(c: Client) -> Status:
+        entry.keep(account_id, name)
+        try:
+            status = await send.act(handle(c, account), action, rpc_timeout=timedelta(seconds=seconds))
+        except (WorkflowUpdateFailedError, RPCError) as e:
+            if not isinstance(e, RPCError) or e.status == RPCStatusCode.NOT_FOUND:
+                entry.forget()  # refused, or no onboarding to apply it: a new command next time
+            raise
+        entry.forget()
+        return status
+
+    if entry.again:
+        typer.echo(f"{account_id}: sending again the {name} left unanswered earlier; it applies at most once", err=True)
+    why = f"no answer within {seconds:g} seconds (is the worker running?)"
+    return await plainly(account, call, lambda: fail(unanswered(account_id, name, why), code=UNANSWERED))
+
+
+def unanswered(account_id: str, name: str, why: str) -> str:
+    """What a CSM needs to know about an action sent without an answer: it may still happen, once."""
+    return (
+        f"{account_id}: {why}, so the {name} action may still be applied when a worker picks it up.\n"
+        f"Check with: python admin.py status {account_id}\n"
+        "Running the same command again applies it at most once."
+    )
 
 
 async def signal(account: str, event: ProductEvent) -> None:
-    c = await client()
-    await plainly(
-        c, account, handle(c, account).signal(OnboardingWorkflow.product_event, event, rpc_timeout=RPC_TIMEOUT)
-    )
+    """Send a product event (a signal, named by the catalogue); Temporal's acknowledgement is the answer."""
+    seconds = timeout()
+    await plainly(account, lambda c: send.signal(handle(c, account), event), lambda: fail(no_worker(seconds)))
 
 
 async def status(account: str) -> tuple[Status, str]:
     """The onboarding's status and its current details (what it waits for, what it does next)."""
-    c = await client()
-    h = handle(c, account)
-    state = await plainly(c, account, h.query(OnboardingWorkflow.get_status, rpc_timeout=RPC_TIMEOUT))
-    metadata = await plainly(
-        c, account, h.query("__temporal_workflow_metadata", result_type=WorkflowMetadata, rpc_timeout=RPC_TIMEOUT)
-    )
-    return state, metadata.current_details
+    seconds = timeout()
+
+    async def call(c: Client) -> tuple[Status, str]:
+        h, rpc_timeout = handle(c, account), timedelta(seconds=seconds)
+        state = await h.query(send.STATUS_QUERY, result_type=Status, rpc_timeout=rpc_timeout)
+        metadata = await h.query("__temporal_workflow_metadata", result_type=WorkflowMetadata, rpc_timeout=rpc_timeout)
+        return state, metadata.current_details
+
+    return await plainly(account, call, lambda: fail(no_worker(seconds)))

@@ -10,8 +10,7 @@ import typer
 from temporalio.client import Client, WorkflowHandle
 
 from connection import connect
-from onboarding.models import account_of, workflow_id
-from workflows.onboarding import OnboardingWorkflow
+from onboarding.models import Status, account_of, workflow_id
 
 T = TypeVar("T")
 
@@ -32,6 +31,6 @@ async def client() -> Client:
         fail(f"cannot reach Temporal: {e}")
 
 
-def handle(c: Client, account: str) -> WorkflowHandle[OnboardingWorkflow, Any]:
+def handle(c: Client, account: str) -> WorkflowHandle[Any, Status]:
     """ACCOUNT may be the account id or the workflow id onboarding-<account_id>."""
-    return c.get_workflow_handle_for(OnboardingWorkflow.run, workflow_id(account_of(account)))
+    return c.get_workflow_handle(workflow_id(account_of(account)), result_type=Status)
