@@ -186,15 +186,21 @@ class _CountingInbound(ActivityInboundInterceptor):
         return result
 
 
-def build_worker(client: Client, task_queue: str = TASK_QUEUE, tuning: Tuning | None = None) -> Worker:
-    """The worker for the onboarding workflow and every activity, tuned as given (defaults otherwise)."""
+def build_worker(
+    client: Client, task_queue: str = TASK_QUEUE, tuning: Tuning | None = None, settings: Settings | None = None
+) -> Worker:
+    """The worker for the onboarding workflow and every activity, tuned as given (defaults otherwise).
+
+    The activities get `settings` (the environment's, read now, when not given): the database,
+    the email backend and the roster they use are fixed for the worker's life.
+    """
     tuning = tuning or Tuning()
     runtime = client.service_client.config.runtime or Runtime.default()
     return Worker(
         client,
         task_queue=task_queue,
         workflows=[OnboardingWorkflow],
-        activities=activities.ALL,
+        activities=activities.for_worker(settings or Settings.from_env()),
         activity_executor=ThreadPoolExecutor(tuning.max_concurrent_activities),
         max_concurrent_activities=tuning.max_concurrent_activities,
         max_concurrent_workflow_tasks=tuning.max_concurrent_workflow_tasks,
@@ -274,10 +280,11 @@ async def serve(tuning: Tuning) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    upgrade(Settings.from_env().database_url)
+    settings = Settings.from_env()
+    upgrade(settings.database_url)
     install_runtime(tuning.metrics_port)
     client = await connect()
-    worker = build_worker(client, TASK_QUEUE, tuning)
+    worker = build_worker(client, TASK_QUEUE, tuning, settings)
     running = asyncio.create_task(worker.run())
     stopping = asyncio.create_task(stop.wait())
     log.info(

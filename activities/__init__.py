@@ -1,17 +1,28 @@
-"""Every side effect of an onboarding, each safe to retry."""
+"""Every side effect of an onboarding, each safe to retry, as methods of objects built from Settings.
+
+The workflow calls them by method (`workflow.execute_activity_method(Mailer.send_email, ...)`);
+their activity type names are the method names.
+"""
 
 from collections.abc import Callable
 from typing import Any
 
-from activities.email import send_email
-from activities.records import open_escalation, record_timeline, resolve_escalation
-from activities.team import assign_team, find_staff
+from activities.email import Mailer
+from activities.records import Records
+from activities.team import Staffing
+from onboarding.config import Settings
 
-ALL: list[Callable[..., Any]] = [
-    send_email,
-    record_timeline,
-    open_escalation,
-    resolve_escalation,
-    assign_team,
-    find_staff,
-]
+
+def for_worker(settings: Settings) -> list[Callable[..., Any]]:
+    """Every activity, bound to objects that share the settings (and so one database engine)."""
+    mailer, records, staffing = Mailer(settings), Records(settings), Staffing(settings)
+    return [
+        mailer.send_email,
+        records.record_timeline,
+        records.open_escalation,
+        records.repeat_escalation,
+        records.resolve_escalation,
+        records.cancel_onboarding,
+        staffing.assign_team,
+        staffing.find_staff,
+    ]

@@ -11,8 +11,11 @@ What a retry does depends on what the row says:
   If no event comes within EMAIL_CONFIRM_WINDOW, a person is asked to check (non-retryable),
   rather than risk a second copy in the customer's inbox.
 - 'failed' / 'unconfirmed': the same non-retryable error again.
-Refusals (400, 401, 403, 413) are non-retryable: the workflow escalates to the CSM. Rate
-limits wait for X-RateLimit-Reset; outages, connection errors and timeouts retry with backoff.
+- 'cancelled': the onboarding was cancelled before the email was handed over: nothing is sent.
+Refusals (400, 401, 403, 413) are non-retryable: the workflow escalates to the CSM. So are a
+template that does not render and a backend that is misconfigured: retrying cannot fix them,
+and their messages name the template, locale and setting, never a recipient. Rate limits wait
+for X-RateLimit-Reset; outages, connection errors and timeouts retry with backoff.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import jinja2
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -28,25 +32,41 @@ from onboarding.config import Settings
 from onboarding.db import OutboxEmail, engine
 from onboarding.effects import EmailRequest
 from onboarding.email import compose, outbox, suppressions
-from onboarding.email.backends import Backend, Misconfigured, Refused, TryLater, Unconfirmed, backend_for
+from onboarding.email.backends import Backend, backend_for
+from onboarding.email.errors import Misconfigured, Refused, TryLater, Unconfirmed
 from onboarding.email.render import Rendered, is_transactional, render
 
 CONFIRMATION_POLL = timedelta(seconds=30)
-FIX_AND_RETRY = timedelta(minutes=5)  # a setting or a template only ops can fix: keep trying, slowly
 
 
-@activity.defn
-def send_email(request: EmailRequest) -> str:
-    """Render, store, deliver; returns the provider's message id ('' when suppressed)."""
-    settings = Settings.from_env()
-    try:
-        backend = backend_for(settings)
-    except Misconfigured as e:
-        activity.logger.error("email backend misconfigured: %s", e)
-        raise ApplicationError(str(e), type="EmailMisconfigured", next_retry_delay=FIX_AND_RETRY) from None
+class Mailer:
+    """Sends the onboarding's emails through the backend the settings choose, once per key."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.engine: Engine = engine(settings.database_url)
+        self.backend: Backend | None = None
+        self.misconfigured: str | None = None
+        try:
+            self.backend = backend_for(settings)
+        except Misconfigured as e:  # every send fails with it, non-retryably, until ops fix it
+            self.misconfigured = str(e)
+
+    @activity.defn
+    def send_email(self, request: EmailRequest) -> str:
+        """Render, store, deliver; returns the provider's message id ('' when suppressed or cancelled)."""
+        if self.backend is None:
+            activity.logger.error("email backend misconfigured: %s", self.misconfigured)
+            raise ApplicationError(
+                f"email backend misconfigured: {self.misconfigured}", type="EmailMisconfigured", non_retryable=True
+            )
+        return _send(request, self.settings, self.engine, self.backend)
+
+
+def _send(request: EmailRequest, settings: Settings, db_engine: Engine, backend: Backend) -> str:
     # Rows stay loaded across commits: the attempt changes its row only through outbox's own
     # statements and mark_sent, so reloading it after each commit would only cost round trips.
-    with Session(engine(settings.database_url), expire_on_commit=False) as db:
+    with Session(db_engine, expire_on_commit=False) as db:
         started = activity.info().started_time
         row = outbox.find(db, request.key)
         if row is None:
@@ -59,7 +79,7 @@ def send_email(request: EmailRequest) -> str:
         else:
             if row.status == "sent":
                 return row.provider_message_id or ""
-            if row.status == "suppressed":
+            if row.status in ("suppressed", "cancelled"):
                 return ""
             if row.status in ("failed", "unconfirmed"):
                 raise _refused(row.error or "the email was refused earlier")
@@ -93,12 +113,10 @@ def send_email(request: EmailRequest) -> str:
 def _new_row(request: EmailRequest, settings: Settings, backend: Backend) -> OutboxEmail:
     try:
         mail = render(request.template, request.locale, compose.context(request, settings, _namespace()))
-    except jinja2.TemplateError as e:
-        where = f"template {request.template!r} ({request.locale})"
-        activity.logger.error("cannot render %s: %s", where, e)
-        raise ApplicationError(
-            f"cannot render {where}: {e}", type="EmailTemplate", next_retry_delay=FIX_AND_RETRY
-        ) from None
+    except Exception as e:  # any error while rendering is the template's (or its context's) fault
+        message = f"cannot render template {request.template!r} (locale {request.locale}): {_what_failed(e)}"
+        activity.logger.error("%s", message)
+        raise ApplicationError(message, type="EmailTemplate", non_retryable=True) from None
     return OutboxEmail(
         key=request.key,
         account_id=request.account_id,
@@ -122,6 +140,23 @@ def _suppressed(db: Session, row: OutboxEmail) -> bool:
         db.commit()
         activity.logger.info("email %s suppressed: the address %s", row.key, reason)
     return reason is not None
+
+
+def _what_failed(error: Exception) -> str:
+    """What a person must fix, in jinja2's words, which name variables and files but never their values.
+
+    Other errors (a filter given a value it cannot use) are named by type only: their text
+    may quote the value, and values can be a contact's name or address.
+    """
+    if isinstance(error, jinja2.TemplateNotFound):
+        return f"the template file {error.name} is missing"
+    if isinstance(error, jinja2.TemplateSyntaxError):
+        return f"{error.name or 'a template file'} line {error.lineno}: {error.message}"
+    if isinstance(error, jinja2.UndefinedError):
+        return f"the context lacks a value: {error.message}"
+    if isinstance(error, jinja2.TemplateError):
+        return str(error.message)
+    return f"{type(error).__name__} in an expression or filter"
 
 
 def _namespace() -> str:

@@ -10,35 +10,134 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlmodel import Session, col, insert, select
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, insert, select, update
 from temporalio import activity
 
 from onboarding.config import Settings
-from onboarding.db import HumanTask, Onboarding, TimelineEvent, engine
-from onboarding.effects import EscalationRequest, ResolveRequest, TimelineEntry
+from onboarding.db import HumanTask, Onboarding, OutboxEmail, TimelineEvent, engine
+from onboarding.effects import CancelRequest, EscalationRepeat, EscalationRequest, ResolveRequest, TimelineEntry
 
 RESPONSE_DUE = timedelta(hours=24)
 """A person should act on an escalation within a day (DOMAIN.md: human touches within 24 hours)."""
 
 
-@activity.defn
-def record_timeline(entries: list[TimelineEntry]) -> int:
-    """Insert the entries not yet recorded and apply them to the onboarding; returns how many were new."""
-    with Session(engine(Settings.from_env().database_url)) as db:
-        keys = [e.key for e in entries]
-        known = set(db.exec(select(TimelineEvent.key).where(col(TimelineEvent.key).in_(keys))).all())
-        new = [e for e in entries if e.key not in known]
-        # One lookup per account, before anything is added: a query after an add flushes it first.
-        onboardings = {account: _onboarding(db, account) for account in dict.fromkeys(e.account_id for e in new)}
-        for entry in new:
-            onboarding = onboardings[entry.account_id]
-            if onboarding is not None:
-                apply(onboarding, entry)
-        if new:  # one multi-row INSERT, without the ORM's per-object bookkeeping
-            db.execute(insert(TimelineEvent), [e.model_dump() for e in new])
-        db.add_all(o for o in onboardings.values() if o is not None)
-        db.commit()
-        return len(new)
+class Records:
+    """The engine's records of each onboarding: timeline, human tasks, the onboarding row."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.engine: Engine = engine(settings.database_url)
+
+    @activity.defn
+    def record_timeline(self, entries: list[TimelineEntry]) -> int:
+        """Insert the entries not yet recorded and apply them to the onboarding; returns how many were new."""
+        with Session(self.engine) as db:
+            keys = [e.key for e in entries]
+            known = set(db.exec(select(TimelineEvent.key).where(col(TimelineEvent.key).in_(keys))).all())
+            new = [e for e in entries if e.key not in known]
+            # One lookup per account, before anything is added: a query after an add flushes it first.
+            accounts = dict.fromkeys(e.account_id for e in new)
+            onboardings = {account: _onboarding(db, account) for account in accounts}
+            for entry in new:
+                onboarding = onboardings[entry.account_id]
+                if onboarding is not None:
+                    apply(onboarding, entry)
+            if new:  # one multi-row INSERT, without the ORM's per-object bookkeeping
+                db.execute(insert(TimelineEvent), [e.model_dump() for e in new])
+            db.add_all(o for o in onboardings.values() if o is not None)
+            db.commit()
+            return len(new)
+
+    @activity.defn
+    def open_escalation(self, request: EscalationRequest) -> None:
+        """A human task for the assignee, due within a day, and its line in the timeline."""
+        with Session(self.engine) as db:
+            if db.exec(select(HumanTask).where(HumanTask.key == request.key)).first():
+                return
+            db.add(
+                HumanTask(
+                    key=request.key,
+                    account_id=request.account_id,
+                    workflow_id=request.workflow_id,
+                    rule=request.rule,
+                    reason=request.reason,
+                    to_role=request.to,
+                    assignee=request.assignee,
+                    opened_at=request.opened_at,
+                    due_at=request.opened_at + RESPONSE_DUE,
+                )
+            )
+            db.add(
+                TimelineEvent(
+                    key=f"{request.key}#opened",
+                    account_id=request.account_id,
+                    at=request.opened_at,
+                    kind="escalation",
+                    name=request.rule,
+                    actor="engine",
+                    to=request.to,
+                    detail=request.reason,
+                    data={"escalation": request.key, "rule": request.rule},
+                )
+            )
+            db.commit()
+
+    @activity.defn
+    def repeat_escalation(self, request: EscalationRepeat) -> None:
+        """The open task's count and last occurrence; the count only grows, so a late retry changes nothing."""
+        with Session(self.engine) as db:
+            db.exec(
+                update(HumanTask)
+                .where(
+                    col(HumanTask.key) == request.key,
+                    col(HumanTask.status) == "open",
+                    col(HumanTask.occurrences) < request.occurrences,
+                )
+                .values(occurrences=request.occurrences, last_seen_at=request.at)
+            )
+            db.commit()
+
+    @activity.defn
+    def resolve_escalation(self, request: ResolveRequest) -> None:
+        """Close the human task; the workflow records the resolution in the timeline as a CSM action."""
+        with Session(self.engine) as db:
+            task = db.exec(select(HumanTask).where(HumanTask.key == request.key)).first()
+            if task is None or task.status != "open":
+                return
+            task.status, task.resolved_at = "resolved", request.at
+            task.resolved_by, task.resolution = request.by, request.note
+            db.add(task)
+            db.commit()
+
+    @activity.defn
+    def cancel_onboarding(self, request: CancelRequest) -> None:
+        """Close the onboarding's open tasks as cancelled and stop every email not yet handed over.
+
+        Only 'pending' emails are stopped: a 'sending' one may already be with the provider, and
+        the send_email attempt that owns it settles it. A cancelled row is final for send_email.
+        """
+        prefix = request.key_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        with Session(self.engine) as db:
+            db.exec(
+                update(HumanTask)
+                .where(
+                    col(HumanTask.workflow_id) == request.workflow_id,
+                    col(HumanTask.key).like(prefix, escape="\\"),
+                    col(HumanTask.status) == "open",
+                )
+                .values(
+                    status="cancelled",
+                    resolved_at=request.at,
+                    resolved_by=request.by,
+                    resolution=f"onboarding cancelled: {request.reason}",
+                )
+            )
+            db.exec(
+                update(OutboxEmail)
+                .where(col(OutboxEmail.key).like(prefix, escape="\\"), col(OutboxEmail.status) == "pending")
+                .values(status="cancelled", error=f"not sent: the onboarding was cancelled ({request.reason})")
+            )
+            db.commit()
 
 
 def _onboarding(db: Session, account_id: str) -> Onboarding | None:
@@ -63,53 +162,6 @@ def apply(onboarding: Onboarding, entry: TimelineEntry) -> None:
     elif entry.kind == "cancelled":
         onboarding.status = "cancelled"
         onboarding.cancelled_at, onboarding.cancel_reason = entry.at, entry.name
-    elif entry.kind == "action" and entry.name == "reassign":
-        onboarding.owner = entry.detail
+    elif entry.kind == "action" and entry.name == "reassign" and "owner" in entry.data:
+        onboarding.owner = str(entry.data["owner"])
     onboarding.updated_at = max(onboarding.updated_at, entry.at)
-
-
-@activity.defn
-def open_escalation(request: EscalationRequest) -> None:
-    """A human task for the assignee, due within a day, and its line in the timeline."""
-    with Session(engine(Settings.from_env().database_url)) as db:
-        if db.exec(select(HumanTask).where(HumanTask.key == request.key)).first():
-            return
-        db.add(
-            HumanTask(
-                key=request.key,
-                account_id=request.account_id,
-                workflow_id=request.workflow_id,
-                rule=request.rule,
-                reason=request.reason,
-                to_role=request.to,
-                assignee=request.assignee,
-                opened_at=request.opened_at,
-                due_at=request.opened_at + RESPONSE_DUE,
-            )
-        )
-        db.add(
-            TimelineEvent(
-                key=f"{request.key}#opened",
-                account_id=request.account_id,
-                at=request.opened_at,
-                kind="escalation",
-                name=request.rule,
-                actor="engine",
-                to=request.to,
-                detail=request.reason,
-            )
-        )
-        db.commit()
-
-
-@activity.defn
-def resolve_escalation(request: ResolveRequest) -> None:
-    """Close the human task; the workflow records the resolution in the timeline as a CSM action."""
-    with Session(engine(Settings.from_env().database_url)) as db:
-        task = db.exec(select(HumanTask).where(HumanTask.key == request.key)).first()
-        if task is None or task.status == "resolved":
-            return
-        task.status, task.resolved_at = "resolved", request.at
-        task.resolved_by, task.resolution = request.by, request.note
-        db.add(task)
-        db.commit()

@@ -2,35 +2,52 @@
 
 from __future__ import annotations
 
+from sqlalchemy.engine import Engine
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from onboarding import assignment
 from onboarding.config import Settings
+from onboarding.db import engine
 from onboarding.effects import Assignment, AssignRequest
 from onboarding.models import StaffMember
 from onboarding.staff import RosterError
 
 
-@activity.defn
-def assign_team(request: AssignRequest) -> Assignment:
-    """Choose the team by segment and load (see onboarding.assignment); a retry returns the same team."""
-    settings = Settings.from_env()
-    try:
-        return assignment.assign(settings.database_url, request, settings.staff_file)
-    except (assignment.NoStaff, RosterError) as e:
-        raise ApplicationError(str(e), type="NoStaff", non_retryable=True) from None
+class Staffing:
+    """The staff roster (the Staff table, filled from the roster file when empty) and the assignments."""
 
+    def __init__(self, settings: Settings) -> None:
+        self.engine: Engine = engine(settings.database_url)
+        self.roster_file = settings.staff_file
 
-@activity.defn
-def find_staff(staff_id: str) -> StaffMember:
-    settings = Settings.from_env()
-    try:
-        member = assignment.find_csm(settings.database_url, staff_id, settings.staff_file)
-    except RosterError as e:
-        raise ApplicationError(str(e), type="NoStaff", non_retryable=True) from None
-    if member is None:
-        raise ApplicationError(
-            f"owner: no active CSM with id {staff_id!r} in the staff roster", type="UnknownStaff", non_retryable=True
-        )
-    return member
+    @activity.defn
+    def assign_team(self, request: AssignRequest) -> Assignment:
+        """Choose the team by segment and load (see onboarding.assignment); a retry returns the same team.
+
+        Nobody fits: without `wait_for_staff` the answer has no team and says why; with it, a
+        retryable NoStaffYet error, so the caller's retry policy asks again until someone fits.
+        """
+        try:
+            chosen = assignment.assign(self.engine, request, self.roster_file)
+        except assignment.NoStaff as e:
+            raise ApplicationError(str(e), type="NoStaffYet") from None
+        if chosen.team is None and chosen.cs_manager is None:
+            activity.logger.error(
+                "onboarding %s has no team and the staff roster has no active CS manager to tell: "
+                "add staff with `python admin.py staff add`",
+                request.workflow_id,
+            )
+        return chosen
+
+    @activity.defn
+    def find_staff(self, staff_id: str) -> StaffMember:
+        """The active CSM with this id, for a reassignment; a clear non-retryable error otherwise."""
+        try:
+            member = assignment.find_csm(self.engine, staff_id, self.roster_file)
+        except RosterError as e:
+            raise ApplicationError(str(e), type="NoStaff", non_retryable=True) from None
+        if member is None:
+            unknown = f"owner: no active CSM with id {staff_id!r} in the staff roster"
+            raise ApplicationError(unknown, type="UnknownStaff", non_retryable=True)
+        return member

@@ -6,6 +6,7 @@
                        -> failed        it refused it (Refused)
                        -> unconfirmed   no answer, and no webhook event within the window
     pending -> suppressed               the address unsubscribed, bounced or reported spam
+    pending -> cancelled                the onboarding was cancelled first (final: nothing is sent)
     pending | sending | unconfirmed
                        -> sent          a webhook event proves the provider took it
 

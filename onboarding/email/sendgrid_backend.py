@@ -3,7 +3,7 @@
 The request carries only what SendGrid needs: the recipient, both parts, a category per
 template, and `custom_args` with the opaque message key and the workflow id (the event
 webhook hands those back). Every failure is sorted into Refused / TryLater / Unconfirmed
-(see backends.py). Error text from SendGrid is kept, with email addresses masked; the API
+(see errors.py). Error text from SendGrid is kept, with email addresses masked; the API
 key never appears in any message or log line.
 """
 
@@ -22,8 +22,8 @@ from python_http_client.exceptions import HTTPError
 from sendgrid import SendGridAPIClient
 
 from onboarding.config import Settings
-from onboarding.email.backends import DeliveryError, Refused, TryLater, Unconfirmed
 from onboarding.email.compose import Address, OutgoingEmail
+from onboarding.email.errors import DeliveryError, Refused, TryLater, Unconfirmed
 
 # python_http_client logs every request's headers, Authorization included, at DEBUG.
 logging.getLogger("python_http_client").setLevel(logging.WARNING)
