@@ -6,6 +6,12 @@ their own capacity is chosen. When everyone who fits is full, the least loaded s
 onboarding and `over_capacity` says so, for the workflow to escalate to the CS manager:
 nobody is overloaded silently. CS managers receive escalations and have no capacity check.
 
+When nobody fits (no CSM or no CS manager serves the segment, or the roster file is broken),
+the onboarding is recorded with the owner "unassigned" and the answer says why, in words a CS
+manager acts on, and which manager to tell. Asked again later, it assigns as soon as someone
+fits. An account whose last onboarding was cancelled (or failed) and which signs again gets
+its row reset for the new onboarding instead of the old team.
+
 Concurrent starts must not all see the same free seat. On PostgreSQL the people who could be
 chosen are locked (`SELECT ... FOR UPDATE`, in id order so two segments sharing a person
 cannot deadlock) before their load is counted; the next start waits for the commit and counts
@@ -19,14 +25,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from onboarding import staff
-from onboarding.db import Account, Onboarding, Staff, engine
+from onboarding.db import Account, Onboarding, Staff
 from onboarding.effects import Assignment, AssignRequest
 from onboarding.models import Segment, StaffMember, Team
-from onboarding.staff import StaffRole
+from onboarding.staff import RosterError, StaffRole
 
 ROLE_NAMES: dict[StaffRole, str] = {
     "csm": "CSMs",
@@ -36,8 +43,15 @@ ROLE_NAMES: dict[StaffRole, str] = {
 REASON_LIMIT = 300  # an escalation's reason (onboarding.playbook.Escalate) is at most this long
 
 
+UNASSIGNED = "unassigned"
+"""The owner of an onboarding nobody could take yet."""
+REOPENABLE = ("cancelled", "failed")
+"""An onboarding that ended so; signing again starts a new one under the same workflow id."""
+SAYS: dict[StaffRole, str] = {"csm": "CSM", "implementation_specialist": "specialist", "cs_manager": "CS manager"}
+
+
 class NoStaff(LookupError):
-    """Nobody in the roster can take a role the onboarding needs."""
+    """Nobody fits yet and the request waits for staff; the message says why, for a CS manager."""
 
 
 @dataclass(frozen=True)
@@ -61,40 +75,45 @@ def roles_for(segment: Segment) -> tuple[StaffRole, ...]:
     return ("csm", "implementation_specialist", "cs_manager")
 
 
-def assign(url: str, request: AssignRequest, roster_file: Path) -> Assignment:
-    """Choose and record the team for one onboarding, or return the one already recorded."""
-    with Session(engine(url)) as db:
-        staff.seed_if_empty(db, roster_file)
+def assign(db_engine: Engine, request: AssignRequest, roster_file: Path) -> Assignment:
+    """Choose and record the team for one onboarding, or return the one already recorded.
+
+    Nobody fits: the onboarding is recorded unassigned, and the answer says why, or, when the
+    request waits for staff, NoStaff is raised for the caller to retry.
+    """
+    broken = None
     try:
-        with Session(engine(url)) as db:
-            return _assign(db, request)
+        with Session(db_engine) as db:
+            staff.seed_if_empty(db, roster_file)
+    except RosterError as e:
+        broken = f"The staff roster cannot be used, so nobody owns this onboarding yet: {e}"
+    try:
+        with Session(db_engine) as db:
+            return _assign(db, request, broken)
     except IntegrityError:
-        # Another attempt for the same onboarding committed first: its choice stands.
-        with Session(engine(url)) as db:
-            existing = db.get(Onboarding, request.workflow_id)
-            if existing is None:
-                raise
-            return _recorded(db, existing)
+        # Another attempt for the same onboarding committed first: decide again, on its row.
+        with Session(db_engine) as db:
+            return _assign(db, request, broken)
 
 
-def _assign(db: Session, request: AssignRequest) -> Assignment:
+def _assign(db: Session, request: AssignRequest, broken: str | None) -> Assignment:
     if db.get_bind().dialect.name == "sqlite":
         db.connection().exec_driver_sql("BEGIN IMMEDIATE")
-    seats = _lock_candidates(db, request.segment)
+    seats = [] if broken else _lock_candidates(db, request.segment)
     existing = db.get(Onboarding, request.workflow_id)
-    if existing is not None:
+    settled = existing is not None and (existing.owner != UNASSIGNED or existing.status not in staff.OPEN_STATUSES)
+    if existing is not None and settled and not _reopened(existing, request):
         return _recorded(db, existing)
     chosen: dict[StaffRole, Staff] = {}
     notes = []
+    missing: list[StaffRole] = []
     for role in roles_for(request.segment):
         fit = sorted((s for s in seats if s.person.role == role), key=Seat.order)
         if not fit:
             if role != "implementation_specialist":
-                raise NoStaff(
-                    f"staff roster: no active {role} serves {request.segment} onboardings; "
-                    "add one with `python admin.py staff add` or `staff set ID --segment ...`"
-                )
-            notes.append(f"No active implementation specialist serves {request.segment}")
+                missing.append(role)
+            elif not broken:
+                notes.append(f"No active implementation specialist serves {request.segment}")
             continue
         best = fit[0]
         chosen[role] = best.person
@@ -103,10 +122,51 @@ def _assign(db: Session, request: AssignRequest) -> Assignment:
                 f"All {request.segment} {ROLE_NAMES[role]} are at capacity: {best.person.id} now has "
                 f"{best.load + 1} of {best.person.capacity} active onboardings"
             )
+    if broken or missing:
+        return _unassigned(db, request, existing, broken or _why(missing, request.segment))
     over_capacity = "; ".join(notes)[:REASON_LIMIT] or None
-    _record(db, request, chosen, over_capacity)
+    specialist = chosen.get("implementation_specialist")
+    seats_taken = {
+        "owner": chosen["csm"].id,
+        "specialist": specialist.id if specialist else None,
+        "manager": chosen["cs_manager"].id,
+        "over_capacity": over_capacity,
+    }
+    _record(db, request, existing, seats_taken)
     db.commit()
     return Assignment(team=_team(chosen), over_capacity=over_capacity)
+
+
+def _reopened(existing: Onboarding, request: AssignRequest) -> bool:
+    """The account signed again after its last onboarding was cancelled or failed."""
+    return existing.status in REOPENABLE and existing.signed_at != request.signed_at
+
+
+def _why(missing: list[StaffRole], segment: Segment) -> str:
+    roles = " or ".join(SAYS[r] for r in missing)
+    return (
+        f"No active {roles} serves {segment} onboardings, so nobody owns this one yet: add one with "
+        f"`python admin.py staff add` or `python admin.py staff set ID --segment {segment}`; "
+        "the onboarding is assigned as soon as someone fits"
+    )
+
+
+def _unassigned(db: Session, request: AssignRequest, existing: Onboarding | None, why: str) -> Assignment:
+    """Record the onboarding without a team (once), then say why, or raise NoStaff to be asked again."""
+    manager = _any_manager(db, request.segment)
+    if existing is None or _reopened(existing, request):
+        seats = {"owner": UNASSIGNED, "specialist": None, "manager": manager.id if manager else None}
+        _record(db, request, existing, {**seats, "over_capacity": None})
+    db.commit()
+    if request.wait_for_staff:
+        raise NoStaff(why[:REASON_LIMIT])
+    return Assignment(team=None, unassigned=why[:REASON_LIMIT], cs_manager=_member(manager) if manager else None)
+
+
+def _any_manager(db: Session, segment: Segment) -> Staff | None:
+    """An active CS manager to tell, one who serves the segment if there is one."""
+    managers = db.exec(select(Staff).where(Staff.active, Staff.role == "cs_manager").order_by(Staff.id)).all()
+    return next((m for m in managers if segment in m.segments), managers[0] if managers else None)
 
 
 def _lock_candidates(db: Session, segment: Segment) -> list[Seat]:
@@ -119,31 +179,42 @@ def _lock_candidates(db: Session, segment: Segment) -> list[Seat]:
     return [Seat(p, load.get(p.id, 0)) for p in locked if p.active and segment in p.segments]
 
 
-def _record(db: Session, request: AssignRequest, chosen: dict[StaffRole, Staff], over_capacity: str | None) -> None:
+def _record(db: Session, request: AssignRequest, existing: Onboarding | None, seats: dict[str, str | None]) -> None:
+    """The account's details and who holds each seat: a new row, a reopened one, or new seats on it."""
     details = request.model_dump(include={"company", "segment", "locale", "acv", "employees"})
     account = db.get(Account, request.account_id)
     if account is None:
         account = Account(account_id=request.account_id, created_at=datetime.now(UTC), **details)
     account.sqlmodel_update(details)
     db.add(account)
-    specialist = chosen.get("implementation_specialist")
-    db.add(
-        Onboarding(
+    if existing is None:
+        existing = Onboarding(
             workflow_id=request.workflow_id,
             account_id=request.account_id,
             segment=request.segment,
             phase="signed",
-            owner=chosen["csm"].id,
-            specialist=specialist.id if specialist else None,
-            manager=chosen["cs_manager"].id,
-            over_capacity=over_capacity,
+            owner=UNASSIGNED,
             signed_at=request.signed_at,
             updated_at=request.signed_at,
         )
-    )
+    elif _reopened(existing, request):
+        fresh = Onboarding(
+            workflow_id=request.workflow_id,
+            account_id=request.account_id,
+            segment=request.segment,
+            phase="signed",
+            owner=UNASSIGNED,
+            signed_at=request.signed_at,
+            updated_at=request.signed_at,
+        )
+        existing.sqlmodel_update(fresh.model_dump(exclude={"workflow_id"}))
+    existing.sqlmodel_update(seats)
+    db.add(existing)
 
 
 def _recorded(db: Session, onboarding: Onboarding) -> Assignment:
+    if onboarding.owner == UNASSIGNED:
+        return Assignment(team=None, unassigned=f"The onboarding is {onboarding.status}; nobody was assigned to it")
     seats: dict[StaffRole, str | None] = {
         "csm": onboarding.owner,
         "implementation_specialist": onboarding.specialist,
@@ -153,23 +224,24 @@ def _recorded(db: Session, onboarding: Onboarding) -> Assignment:
     return Assignment(team=_team(chosen), over_capacity=onboarding.over_capacity)
 
 
-def _team(chosen: dict[StaffRole, Staff]) -> Team:
-    def member(p: Staff) -> StaffMember:
-        return StaffMember(id=p.id, name=p.name, email=p.email)
+def _member(p: Staff) -> StaffMember:
+    return StaffMember(id=p.id, name=p.name, email=p.email)
 
+
+def _team(chosen: dict[StaffRole, Staff]) -> Team:
     specialist = chosen.get("implementation_specialist")
     return Team(
-        csm=member(chosen["csm"]),
-        cs_manager=member(chosen["cs_manager"]),
-        implementation_specialist=member(specialist) if specialist else None,
+        csm=_member(chosen["csm"]),
+        cs_manager=_member(chosen["cs_manager"]),
+        implementation_specialist=_member(specialist) if specialist else None,
     )
 
 
-def find_csm(url: str, staff_id: str, roster_file: Path) -> StaffMember | None:
+def find_csm(db_engine: Engine, staff_id: str, roster_file: Path) -> StaffMember | None:
     """The active CSM with this id, for a reassignment."""
-    with Session(engine(url)) as db:
+    with Session(db_engine) as db:
         staff.seed_if_empty(db, roster_file)
         person = db.get(Staff, staff_id)
     if person is None or person.role != "csm" or not person.active:
         return None
-    return StaffMember(id=person.id, name=person.name, email=person.email)
+    return _member(person)

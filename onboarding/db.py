@@ -61,6 +61,8 @@ class TimelineEvent(SQLModel, table=True):
     actor: str = Field(max_length=100)
     to: str | None = Field(default=None, max_length=40)
     detail: str = ""
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}"))
+    """The entry's facts as fields (survey scores, owner id, touch name) for reports to read."""
 
 
 class HumanTask(SQLModel, table=True):
@@ -73,8 +75,10 @@ class HumanTask(SQLModel, table=True):
     reason: str
     to_role: str = Field(max_length=40)
     assignee: str = Field(index=True, max_length=64)
-    status: str = Field(default="open", index=True, max_length=20)
+    status: str = Field(default="open", index=True, max_length=20)  # open | resolved | cancelled
     opened_at: datetime
+    occurrences: int = Field(default=1, description="how often the problem happened while the task was open")
+    last_seen_at: datetime | None = Field(default=None, description="when it last happened, if more than once")
     due_at: datetime | None = None
     resolved_at: datetime | None = None
     resolved_by: str | None = Field(default=None, max_length=100)
@@ -136,13 +140,18 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 @lru_cache(maxsize=8)
 def engine(url: str) -> Engine:
-    """One engine per URL; SQLite gets WAL and a busy timeout so workers and scripts share it."""
+    """One engine per URL; SQLite gets WAL and a busy timeout so workers and scripts share it.
+
+    `hide_parameters`: a failed statement's error names the SQL but not its values, so a
+    locked database or a lost connection never carries a contact's name or address into a
+    log line or a Temporal failure.
+    """
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        eng = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
+        eng = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10}, hide_parameters=True)
         event.listen(eng, "connect", _sqlite_pragmas)
         return eng
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
 def upgrade(url: str) -> None:

@@ -1,32 +1,25 @@
-"""Assignment by segment and load within capacity, on SQLite and PostgreSQL, also under concurrency."""
+"""Assignment by segment and load within capacity, on SQLite and PostgreSQL, also under concurrency;
+an empty roster leaves the onboarding unassigned, and an account can be onboarded again after a cancel."""
 
 from __future__ import annotations
 
-import asyncio
+import dataclasses
+import logging
 import threading
-import uuid
-from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
 from sqlmodel import Session, func, select
-from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
-from temporalio.testing import WorkflowEnvironment
 
-from activities.team import assign_team, find_staff
+from activities.team import Staffing
 from onboarding.config import Settings
 from onboarding.db import Account, Onboarding, Staff, engine
 from onboarding.effects import Assignment, AssignRequest
-from onboarding.models import Reassign
-from tests.conftest import begin
-from worker import build_worker
-from workflows.onboarding import OnboardingWorkflow as W
 
 SIGNED = datetime(2026, 3, 2, 9, tzinfo=UTC)
 
@@ -47,8 +40,13 @@ def write_roster(path: Path, *people: dict[str, object]) -> Path:
     return path
 
 
+def staffing(db_url: str, roster: Path) -> Staffing:
+    """The activities' object as a worker builds it, on this database and roster file."""
+    return Staffing(dataclasses.replace(Settings.from_env(), database_url=db_url, staff_file=roster))
+
+
 @pytest.fixture
-def roster(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def team(db_url: str, tmp_path: Path) -> Staffing:
     """Two mid-market CSMs (3 and 4 seats, one also SMB), one specialist with 3 seats, a manager."""
     path = write_roster(
         tmp_path / "staff.yaml",
@@ -57,8 +55,7 @@ def roster(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         person("is-c", "implementation_specialist", ["mid_market"], 3),
         person("mgr-d", "cs_manager", ["smb", "mid_market"], 100),
     )
-    monkeypatch.setenv("STAFF_FILE", str(path))
-    return path
+    return staffing(db_url, path)
 
 
 def request(n: int, segment: str = "mid_market") -> AssignRequest:
@@ -80,13 +77,14 @@ def loads(url: str) -> dict[str, int]:
     return dict(rows)
 
 
-def test_least_loaded_within_capacity_then_over_capacity_is_reported(db_url: str, roster: Path) -> None:
-    picks = [assign_team(request(n)) for n in range(9)]
+def test_least_loaded_within_capacity_then_over_capacity_is_reported(db_url: str, team: Staffing) -> None:
+    picks = [team.assign_team(request(n)) for n in range(9)]
+    teams = [p.team for p in picks if p.team]
 
     # Least loaded relative to capacity; ties go to the fewer onboardings, then the id:
     # a 0/3 b 0/4 -> a; a 1/3 b 0/4 -> b; b 1/4 -> b; b 2/4 -> a; a 2/3 b 2/4 -> b; b 3/4 -> a;
     # a 3/3 b 3/4 -> b; both full, a 3 b 4 onboardings -> a (4 of 3); a 4/3 b 4/4 -> b (5 of 4).
-    assert [p.team.csm.id for p in picks] == [
+    assert [t.csm.id for t in teams] == [
         "csm-a",
         "csm-b",
         "csm-b",
@@ -97,8 +95,8 @@ def test_least_loaded_within_capacity_then_over_capacity_is_reported(db_url: str
         "csm-a",
         "csm-b",
     ]
-    assert [p.team.implementation_specialist.id for p in picks if p.team.implementation_specialist] == ["is-c"] * 9
-    assert {p.team.cs_manager.id for p in picks} == {"mgr-d"}
+    assert [t.implementation_specialist.id for t in teams if t.implementation_specialist] == ["is-c"] * 9
+    assert {t.cs_manager.id for t in teams} == {"mgr-d"}
     assert [p.over_capacity is None for p in picks] == [True] * 3 + [False] * 6
     assert picks[3].over_capacity == (
         "All mid_market implementation specialists are at capacity: is-c now has 4 of 3 active onboardings"
@@ -110,9 +108,9 @@ def test_least_loaded_within_capacity_then_over_capacity_is_reported(db_url: str
     assert loads(db_url) == {"csm-a": 4, "csm-b": 5}
 
 
-def test_finished_onboardings_free_their_seat(db_url: str, roster: Path) -> None:
+def test_finished_onboardings_free_their_seat(db_url: str, team: Staffing) -> None:
     for n in range(3):
-        assign_team(request(n, "smb"))  # csm-b is the only SMB CSM: 3 of 4
+        team.assign_team(request(n, "smb"))  # csm-b is the only SMB CSM: 3 of 4
     with Session(engine(db_url)) as db:
         done = db.get(Onboarding, "onboarding-acct-0")
         assert done
@@ -120,17 +118,18 @@ def test_finished_onboardings_free_their_seat(db_url: str, roster: Path) -> None
         db.add(done)
         db.commit()
     # Without the completed one, the fifth start (n=4) would be the one over capacity.
-    assert [assign_team(request(n, "smb")).over_capacity for n in (3, 4, 5)] == [
+    assert [team.assign_team(request(n, "smb")).over_capacity for n in (3, 4, 5)] == [
         None,
         None,
         "All smb CSMs are at capacity: csm-b now has 5 of 4 active onboardings",
     ]
-    assert assign_team(request(6, "smb")).team.implementation_specialist is None
+    smb = team.assign_team(request(6, "smb")).team
+    assert smb and smb.implementation_specialist is None
 
 
-def test_a_retry_returns_the_recorded_team_and_adds_nothing(db_url: str, roster: Path) -> None:
-    first = [assign_team(request(n)) for n in range(4)]
-    again = [assign_team(request(n)) for n in range(4)]
+def test_a_retry_returns_the_recorded_team_and_adds_nothing(db_url: str, team: Staffing) -> None:
+    first = [team.assign_team(request(n)) for n in range(4)]
+    again = [team.assign_team(request(n)) for n in range(4)]
     assert again == first
     assert first[3].over_capacity  # the specialist's fourth: the retry keeps the reason too
     with Session(engine(db_url)) as db:
@@ -141,34 +140,112 @@ def test_a_retry_returns_the_recorded_team_and_adds_nothing(db_url: str, roster:
     assert loads(db_url) == {"csm-a": 2, "csm-b": 2}
 
 
-def test_an_empty_staff_table_is_filled_from_the_roster_file_once(db_url: str, roster: Path) -> None:
-    assign_team(request(1))
-    assign_team(request(2))
+def test_an_empty_staff_table_is_filled_from_the_roster_file_once(db_url: str, team: Staffing) -> None:
+    team.assign_team(request(1))
+    team.assign_team(request(2))
     with Session(engine(db_url)) as db:
         assert sorted(db.exec(select(Staff.id)).all()) == ["csm-a", "csm-b", "is-c", "mgr-d"]
         db.add(Staff(id="csm-e", name="E", email="e@vendor.example", role="csm", segments=["enterprise"], capacity=9))
         db.commit()
-    assert find_staff("csm-e").id == "csm-e"  # the table, not the file, is the roster now
+    assert team.find_staff("csm-e").id == "csm-e"  # the table, not the file, is the roster now
 
 
-def test_nobody_fits_is_a_clear_non_retryable_error(db_url: str, roster: Path) -> None:
-    with pytest.raises(ApplicationError) as raised:
-        assign_team(request(1, "enterprise"))
-    assert raised.value.message.startswith("staff roster: no active csm serves enterprise onboardings; add one")
-    assert raised.value.non_retryable
-    with Session(engine(db_url)) as db:
-        assert db.exec(select(func.count()).select_from(Onboarding)).one() == 0
+def manager_only(db_url: str, tmp_path: Path) -> Staffing:
+    """A roster with a mid-market CS manager and nobody who serves enterprise."""
+    return staffing(db_url, write_roster(tmp_path / "staff.yaml", person("mgr-d", "cs_manager", ["mid_market"], 100)))
 
 
-def test_a_bad_roster_file_names_the_field(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def row(url: str, n: int) -> Onboarding:
+    with Session(engine(url)) as db:
+        found = db.get(Onboarding, f"onboarding-acct-{n}")
+    assert found is not None
+    return found
+
+
+def add_staff(url: str, *people: dict[str, object]) -> None:
+    with Session(engine(url)) as db:
+        db.add_all(Staff.model_validate(p) for p in people)
+        db.commit()
+
+
+def test_nobody_fits_starts_unassigned_and_names_a_manager(db_url: str, tmp_path: Path) -> None:
+    team = manager_only(db_url, tmp_path)
+    answer = team.assign_team(request(1, "enterprise"))
+    assert answer.team is None and answer.cs_manager and answer.cs_manager.id == "mgr-d"
+    assert answer.unassigned == (
+        "No active CSM or CS manager serves enterprise onboardings, so nobody owns this one yet: add one with "
+        "`python admin.py staff add` or `python admin.py staff set ID --segment enterprise`; "
+        "the onboarding is assigned as soon as someone fits"
+    )
+    assert team.assign_team(request(1, "enterprise")) == answer  # a retry: the same answer, one row
+    recorded = row(db_url, 1)
+    assert (recorded.owner, recorded.manager, recorded.status) == ("unassigned", "mgr-d", "active")
+
+
+def test_waiting_for_staff_retries_until_someone_fits_then_takes_the_seat(db_url: str, tmp_path: Path) -> None:
+    team = manager_only(db_url, tmp_path)
+    team.assign_team(request(1, "enterprise"))
+    waiting = request(1, "enterprise").model_copy(update={"wait_for_staff": True})
+    with pytest.raises(ApplicationError) as not_yet:
+        team.assign_team(waiting)
+    assert (not_yet.value.type, not_yet.value.non_retryable) == ("NoStaffYet", False)
+    assert "No active CSM or CS manager serves enterprise" in not_yet.value.message
+
+    add_staff(db_url, person("csm-e", "csm", ["enterprise"], 5), person("mgr-e", "cs_manager", ["enterprise"], 50))
+    assigned = team.assign_team(waiting)
+    assert assigned.team and (assigned.team.csm.id, assigned.team.cs_manager.id) == ("csm-e", "mgr-e")
+    assert assigned.over_capacity == "No active implementation specialist serves enterprise"
+    assert (row(db_url, 1).owner, row(db_url, 1).manager) == ("csm-e", "mgr-e")
+    assert team.assign_team(waiting) == assigned  # a retry after success changes nothing
+
+
+def test_no_manager_either_is_logged_without_personal_data(
+    db_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    team = staffing(db_url, write_roster(tmp_path / "staff.yaml", person("csm-a", "csm", ["smb"], 5)))
+    caplog.set_level(logging.INFO)
+    answer = team.assign_team(request(1, "smb"))
+    assert (answer.team, answer.cs_manager) == (None, None)
+    assert answer.unassigned and answer.unassigned.startswith("No active CS manager serves smb onboardings")
+    [logged] = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert "onboarding-acct-1 has no team and the staff roster has no active CS manager" in logged.getMessage()
+    assert "Csm-A" not in caplog.text and "@" not in caplog.text
+
+
+def test_a_broken_roster_file_leaves_the_onboarding_unassigned_and_says_why(db_url: str, tmp_path: Path) -> None:
     bad = write_roster(tmp_path / "bad.yaml", person("csm-a", "csm", ["mid_market"], 0))
-    monkeypatch.setenv("STAFF_FILE", str(bad))
-    with pytest.raises(ApplicationError) as raised:
-        assign_team(request(1))
-    assert raised.value.message == f"{bad}: people[0].capacity: Input should be greater than or equal to 1"
+    answer = staffing(db_url, bad).assign_team(request(1))
+    assert answer.team is None and answer.cs_manager is None
+    assert answer.unassigned == (
+        f"The staff roster cannot be used, so nobody owns this onboarding yet: {bad}: "
+        "people[0].capacity: Input should be greater than or equal to 1"
+    )
+    assert row(db_url, 1).owner == "unassigned"
 
 
-def test_concurrent_starts_never_over_assign(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_account_cancelled_then_signed_again_gets_a_fresh_onboarding(db_url: str, team: Staffing) -> None:
+    first = team.assign_team(request(1))
+    with Session(engine(db_url)) as db:
+        old = db.get(Onboarding, "onboarding-acct-1")
+        assert old
+        old.sqlmodel_update({"status": "cancelled", "phase": "implementation", "cancel_reason": "duplicate"})
+        old.cancelled_at = old.completed_at = SIGNED + timedelta(days=5)
+        db.add(old)
+        db.commit()
+    assert team.assign_team(request(1)) == first  # a late retry of the first onboarding's assignment
+    assert row(db_url, 1).status == "cancelled"
+
+    team.assign_team(request(2))  # takes the seat csm-a had: the cancelled onboarding holds none
+    signed_again = SIGNED + timedelta(days=30)
+    again = team.assign_team(request(1).model_copy(update={"signed_at": signed_again}))
+    assert again.team and again.team.csm.id == "csm-b"  # chosen afresh by today's load, not the old team
+    fresh = row(db_url, 1)
+    assert (fresh.status, fresh.phase, fresh.signed_at, fresh.owner) == ("active", "signed", signed_again, "csm-b")
+    assert (fresh.cancelled_at, fresh.cancel_reason, fresh.completed_at) == (None, None, None)
+    assert loads(db_url) == {"csm-a": 1, "csm-b": 1}
+
+
+def test_concurrent_starts_never_over_assign(db_url: str, tmp_path: Path) -> None:
     """24 onboardings assigned at once, from an empty staff table: every seat filled exactly once."""
     path = write_roster(
         tmp_path / "staff.yaml",
@@ -179,13 +256,13 @@ def test_concurrent_starts_never_over_assign(db_url: str, tmp_path: Path, monkey
         person("is-y", "implementation_specialist", ["mid_market"], 8),
         person("mgr-d", "cs_manager", ["mid_market"], 100),
     )
-    monkeypatch.setenv("STAFF_FILE", str(path))
+    team = staffing(db_url, path)
     starts = 24
     gate = threading.Barrier(starts)
 
     def start(n: int) -> Assignment:
         gate.wait()
-        return assign_team(request(n))
+        return team.assign_team(request(n))
 
     with ThreadPoolExecutor(starts) as pool:
         picks = list(pool.map(start, range(starts)))
@@ -202,99 +279,3 @@ def test_concurrent_starts_never_over_assign(db_url: str, tmp_path: Path, monkey
         assert dict(seats) == {"is-x": 12, "is-y": 12}
         assert db.exec(select(func.count()).select_from(Staff)).one() == 6
     assert loads(db_url) == {"csm-a": 6, "csm-b": 8, "csm-c": 10}
-
-
-async def test_many_onboardings_started_at_once_share_the_seats_in_order(
-    env: WorkflowEnvironment, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Eight SMB contracts signed at the same moment, through the real workflow and worker."""
-    path = write_roster(
-        tmp_path / "staff.yaml",
-        person("csm-a", "csm", ["smb"], 2),
-        person("csm-b", "csm", ["smb"], 3),
-        person("mgr-d", "cs_manager", ["smb"], 100),
-    )
-    monkeypatch.setenv("STAFF_FILE", str(path))
-    settings, queue = Settings.from_env(), f"test-{uuid.uuid4()}"
-    async with build_worker(env.client, queue):
-        runs = await asyncio.gather(
-            *(
-                begin(env, env.client, queue, settings, "smb", account_id=f"rush-{uuid.uuid4().hex[:8]}")
-                for _ in range(8)
-            )
-        )
-        await env.sleep(timedelta(hours=1))
-        owners = Counter([(await run.status()).owner for run in runs])
-        for run in runs:
-            await run.handle.terminate("test over")
-
-    # 5 seats; then a 3/2, b 4/3, b 5/3 (least loaded relative to capacity, fewer onboardings first).
-    assert owners == {"csm-a": 3, "csm-b": 5}
-    assert loads(db_url) == owners
-    tasks = [t for run in runs for t in run.tasks()]
-    assert sorted(t.reason for t in tasks) == [
-        "All smb CSMs are at capacity: csm-a now has 3 of 2 active onboardings",
-        "All smb CSMs are at capacity: csm-b now has 4 of 3 active onboardings",
-        "All smb CSMs are at capacity: csm-b now has 5 of 3 active onboardings",
-    ]
-    assert {(t.rule, t.assignee) for t in tasks} == {("capacity", "mgr-d")}
-
-
-async def test_a_full_team_still_starts_the_onboarding_and_escalates_to_the_manager(
-    env: WorkflowEnvironment, onboard: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    path = write_roster(
-        tmp_path / "staff.yaml",
-        person("csm-solo", "csm", ["smb"], 1),
-        person("mgr-d", "cs_manager", ["smb"], 100),
-    )
-    monkeypatch.setenv("STAFF_FILE", str(path))
-    first = await onboard("smb")
-    await env.sleep(timedelta(hours=1))  # the first is assigned before the second contract is signed
-    second = await onboard("smb")
-    await env.sleep(timedelta(hours=1))
-
-    assert (await first.status()).owner == (await second.status()).owner == "csm-solo"
-    assert first.tasks() == []
-    [task] = second.tasks()
-    assert (task.rule, task.assignee, task.status) == ("capacity", "mgr-d", "open")
-    assert task.reason == "All smb CSMs are at capacity: csm-solo now has 2 of 1 active onboardings"
-    assert (0, "escalation", "cs_manager") in second.emails()
-    assert [e.reason for e in (await second.status()).open_escalations] == [task.reason]
-
-
-async def test_reassign_reads_the_staff_table_and_moves_the_load(
-    env: WorkflowEnvironment, onboard: Any, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    path = write_roster(
-        tmp_path / "staff.yaml",
-        person("csm-solo", "csm", ["smb"], 10),
-        person("mgr-d", "cs_manager", ["smb"], 100),
-    )
-    monkeypatch.setenv("STAFF_FILE", str(path))
-    run = await onboard("smb")
-    await env.sleep(timedelta(hours=1))
-    with Session(engine(settings.database_url)) as db:
-        db.add(Staff(id="csm-new", name="New", email="new@vendor.example", role="csm", segments=["smb"], capacity=5))
-        db.add(
-            Staff(
-                id="csm-gone",
-                name="Gone",
-                email="gone@vendor.example",
-                role="csm",
-                segments=["smb"],
-                capacity=5,
-                active=False,
-            )
-        )
-        db.commit()
-
-    with pytest.raises(WorkflowUpdateFailedError) as refused:
-        await run.act(W.reassign, Reassign(owner="csm-gone"))
-    cause = refused.value.cause  # the roster's reason, not "Activity task failed"
-    assert isinstance(cause, ApplicationError)
-    assert cause.message == "owner: no active CSM with id 'csm-gone' in the staff roster"
-    status = await run.act(W.reassign, Reassign(owner="csm-new", by="mgr-d"))
-    assert status.owner == "csm-new"
-    await env.sleep(timedelta(minutes=1))
-    assert loads(settings.database_url) == {"csm-new": 1}
