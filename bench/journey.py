@@ -28,8 +28,8 @@ from temporalio.client import Client, WorkflowContinuedAsNewError, WorkflowUpdat
 import starter
 from bench.floor import QUEUE, FloorWorkflow, Shape
 from onboarding.email.local import eml_path
-from onboarding.models import HumanTouch, ModuleCompleted, ProductEvent
-from workflows.onboarding import OnboardingWorkflow as W
+from onboarding.messages import HumanTouch, ModuleCompleted, ProductEvent
+from service import send
 
 CONTRACT = Path(__file__).resolve().parent.parent / "contracts" / "smb.json"
 
@@ -120,11 +120,9 @@ async def engine_journey(client: Client, account_id: str) -> Trip:
         sent = time.time()
         message = step.message
         if isinstance(message, ProductEvent):
-            await handle.signal(W.product_event, message.model_copy(update={"id": f"{account_id}-{n}"}))
-        elif isinstance(message, HumanTouch):
-            await patiently(partial(handle.execute_update, W.log_touch, message, id=f"step-{n}"))
+            await send.signal(handle, message.model_copy(update={"id": f"{account_id}-{n}"}))
         else:
-            await patiently(partial(handle.execute_update, W.module_completed, message, id=f"step-{n}"))
+            await patiently(partial(send.act, handle, message.model_copy(update={"id": f"step-{n}"})))
         if step.email:
             trip.sent.append((sent, f"{handle.id}/{step.email}"))
     first_run = client.get_workflow_handle(handle.id, run_id=handle.result_run_id)

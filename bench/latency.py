@@ -27,8 +27,8 @@ from bench import common
 from bench.journey import Trip, contract, engine_journey
 from bench.throughput import gated
 from onboarding.email.local import eml_path
-from onboarding.models import ProductEvent
-from workflows.onboarding import OnboardingWorkflow as W
+from onboarding.messages import ProductEvent
+from service import send
 
 FIRST_LOGIN = ("self_serve_setup.exit.milestone_celebration", "early_training.enter.quick_start_guide")
 GOAL_REACHED = ("success.onboarding_complete", "success.handover_to_ongoing_csm")
@@ -58,7 +58,7 @@ async def one_at_a_time(client: Client, outbox: Path, account_id: str) -> Trip:
     ):
         await asyncio.sleep(0.1)  # the workflow task after the last email completes
         sent = time.time()
-        await handle.signal(W.product_event, event.model_copy(update={"id": f"{account_id}-{n}"}))
+        await send.signal(handle, event.model_copy(update={"id": f"{account_id}-{n}"}))
         trip.sent.append((sent, f"{handle.id}/{email}"))
         await arrived(outbox, f"{handle.id}/{last}")
     first_run = client.get_workflow_handle(handle.id, run_id=handle.result_run_id)

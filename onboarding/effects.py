@@ -1,8 +1,9 @@
-"""What the workflow asks the outside world to do: the activity names and their messages.
+"""What the journey asks the outside world to do: the effects `apply` returns, as activity inputs.
 
-Workflows call activities by these names, so workflow code never imports the modules that
-do I/O. Every message carries a deterministic `key` (workflow id + touch or sequence id,
-never an attempt number): the activity that receives it twice does the work once.
+Every effect carries a deterministic `key` (the onboarding's ref + a touch or sequence id,
+never an attempt number): the activity that receives it twice does the work once. The ref
+is the workflow id plus its first run, so an account onboarded again after a cancellation
+gets new keys and its emails go out again.
 """
 
 from __future__ import annotations
@@ -13,14 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from onboarding.models import Segment, Team
-
-SEND_EMAIL = "send_email"
-RECORD_TIMELINE = "record_timeline"
-OPEN_ESCALATION = "open_escalation"
-RESOLVE_ESCALATION = "resolve_escalation"
-ASSIGN_TEAM = "assign_team"
-FIND_STAFF = "find_staff"
+from onboarding.models import Segment, StaffMember, Team
 
 TimelineKind = Literal[
     "email",
@@ -55,6 +49,8 @@ class EmailRequest(BaseModel):
 
 
 class TimelineEntry(BaseModel):
+    """One row of the account's timeline; `data` holds its facts as fields (scores, ids, names)."""
+
     key: str
     account_id: str
     at: datetime
@@ -63,9 +59,12 @@ class TimelineEntry(BaseModel):
     actor: str
     to: str | None = None
     detail: str = ""
+    data: dict[str, Any] = {}
 
 
 class EscalationRequest(BaseModel):
+    """Open a human task (once per key)."""
+
     key: str
     workflow_id: str
     account_id: str
@@ -76,12 +75,36 @@ class EscalationRequest(BaseModel):
     opened_at: datetime
 
 
+class EscalationRepeat(BaseModel):
+    """The problem behind an open escalation happened again: count it on the same task."""
+
+    key: str
+    account_id: str
+    occurrences: int
+    at: datetime
+
+
 class ResolveRequest(BaseModel):
     key: str
     account_id: str
     by: str
     note: str
     at: datetime
+
+
+class CancelRequest(BaseModel):
+    """The onboarding is cancelled: close its open human tasks as cancelled and mark every email
+    of it not yet handed to the provider as cancelled, so a retry or a recovering provider sends nothing."""
+
+    workflow_id: str
+    key_prefix: str
+    account_id: str
+    by: str
+    reason: str
+    at: datetime
+
+
+Effect = EmailRequest | TimelineEntry | EscalationRequest | EscalationRepeat | ResolveRequest | CancelRequest
 
 
 class AssignRequest(BaseModel):
@@ -95,10 +118,17 @@ class AssignRequest(BaseModel):
     acv: Decimal
     employees: int
     signed_at: datetime
+    wait_for_staff: bool = False
+    """False: answer at once, unassigned if nobody fits. True: retry (a retryable error) until someone fits."""
 
 
 class Assignment(BaseModel):
-    """The team for a new onboarding; `over_capacity` says why a CS manager must look, if they must."""
+    """The team for a new onboarding, or why there is none yet.
 
-    team: Team
+    `over_capacity` says why a CS manager must look although a team was found; with no team,
+    `unassigned` says why and `cs_manager` is who to tell (None when the roster has no manager)."""
+
+    team: Team | None
     over_capacity: str | None = None
+    unassigned: str | None = None
+    cs_manager: StaffMember | None = None

@@ -18,7 +18,8 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
-from onboarding.models import EVENT_NAMES, HumanTouchKind, Role, Segment, problems
+from onboarding.messages import EVENT_NAMES, HumanTouchKind
+from onboarding.models import Role, Segment, problems
 
 PLAYBOOK_DIR = Path(__file__).resolve().parent.parent / "playbooks"
 

@@ -25,7 +25,9 @@ import starter
 from connection import binary, register_search_attributes
 from onboarding.config import Settings
 from onboarding.db import HumanTask, OutboxEmail, TimelineEvent, engine, upgrade
-from onboarding.models import Contract, ProductEvent, Status
+from onboarding.messages import Action, ProductEvent
+from onboarding.models import Contract, Status
+from service import send
 from worker import build_worker
 from workflows.onboarding import OnboardingWorkflow
 
@@ -177,8 +179,8 @@ class Run:
     async def status(self) -> Status:
         return await self.latest.query(OnboardingWorkflow.get_status)
 
-    async def act(self, update: Any, action: Any) -> Status:
-        return await self.latest.execute_update(update, action)
+    async def act(self, action: Action) -> Status:
+        return await send.act(self.latest, action)
 
     async def settled(self) -> None:
         """Wait (real time, briefly) until no activity or workflow task of the run is in flight."""
@@ -197,7 +199,7 @@ class Run:
         raise AssertionError("the onboarding did not settle within 10 s")
 
     async def event(self, name: str, **fields: Any) -> None:
-        await self.latest.signal(OnboardingWorkflow.product_event, ProductEvent(name=name, **fields))
+        await send.signal(self.latest, ProductEvent(name=name, **fields))
 
 
 def contract(example: str, **changes: object) -> dict:

@@ -26,9 +26,9 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client
 
 from onboarding.db import HumanTask, Onboarding, OutboxEmail, TimelineEvent, engine
-from onboarding.models import ProductEvent, ResolveEscalation, SuccessCriteriaMet
+from onboarding.messages import ProductEvent, ResolveEscalation, SuccessCriteriaMet
+from service import send
 from tests.test_scale_out import EMAILS_EACH, ESCALATION, TIMELINE_EACH, TIMING, Cluster, each, until
-from workflows.onboarding import OnboardingWorkflow as W
 
 Expected = Callable[[str], Counter[str]]
 
@@ -64,7 +64,7 @@ async def everyone_escalated(cluster: Cluster, n: int, seconds: float = 180) -> 
 async def resolve_and_log_in(cluster: Cluster, accounts: list[str]) -> None:
     """The CSMs call their silent customers and close the escalation; the customers log in."""
     resolve = ResolveEscalation(escalation=ESCALATION, note="called them", by="csm-ana")
-    await each(accounts, lambda a: cluster.onboarding(a).execute_update(W.resolve_escalation, resolve))
+    await each(accounts, lambda a: send.act(cluster.onboarding(a), resolve))
     await log_in(cluster, accounts)
 
 
@@ -72,7 +72,7 @@ async def log_in(cluster: Cluster, accounts: list[str]) -> None:
     """Each customer's first login, with the product's delivery id: a redelivery is applied once."""
     await each(
         accounts,
-        lambda a: cluster.onboarding(a).signal(W.product_event, ProductEvent(name="first_login", id=f"login-{a}")),
+        lambda a: send.signal(cluster.onboarding(a), ProductEvent(name="first_login", id=f"login-{a}")),
     )
 
 
@@ -82,7 +82,7 @@ async def validate_success(cluster: Cluster, accounts: list[str], seconds: float
     validating = select(func.count()).select_from(Onboarding).where(Onboarding.phase == "success_validation")
     await until(f"all {n} customers at the success check", lambda: cluster.count(validating) == n, seconds)
     success = SuccessCriteriaMet(evidence="bookings live", by="csm-ana")
-    await each(accounts, lambda a: cluster.onboarding(a).execute_update(W.success_criteria_met, success))
+    await each(accounts, lambda a: send.act(cluster.onboarding(a), success))
     done = select(func.count()).select_from(Onboarding).where(Onboarding.status == "completed")
     await until(f"all {n} onboardings complete", lambda: cluster.count(done) == n, seconds)
 

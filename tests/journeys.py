@@ -6,17 +6,17 @@ from datetime import timedelta
 
 from temporalio.testing import WorkflowEnvironment
 
-from onboarding.models import (
+from onboarding.messages import (
+    CompleteStep,
     HumanTouch,
     KickoffDone,
     ModuleCompleted,
     Pause,
     Resume,
-    StepAction,
+    SkipStep,
     SuccessCriteriaMet,
 )
 from tests.conftest import Run
-from workflows.onboarding import OnboardingWorkflow as W
 
 DAY = timedelta(days=1)
 
@@ -25,30 +25,30 @@ async def enterprise_worst_case(env: WorkflowEnvironment, run: Run) -> None:
     """A slow enterprise customer: every phase runs long enough for each of its nudges and
     escalations to fire, with a two-week pause in the pilot, then success is validated."""
     await env.sleep(11 * DAY)  # kickoff reminder, overdue escalation, weekly syncs
-    await run.act(W.log_touch, HumanTouch(touch="personal_welcome"))
+    await run.act(HumanTouch(touch="personal_welcome"))
     for step in ("requirements", "success_plan", "rollout_plan"):
-        await run.act(W.complete_step, StepAction(step=step))
-    await run.act(W.skip_step, StepAction(step="stakeholder_map"))
-    await run.act(W.kickoff_done, KickoffDone(notes="Exec sponsor: Hank"))
+        await run.act(CompleteStep(step=step))
+    await run.act(SkipStep(step="stakeholder_map"))
+    await run.act(KickoffDone(notes="Exec sponsor: Hank"))
     await env.sleep(10 * DAY)  # pilot: weekly syncs
-    await run.act(W.pause, Pause(reason="Security review on the customer side"))
+    await run.act(Pause(reason="Security review on the customer side"))
     await env.sleep(14 * DAY)
-    await run.act(W.resume, Resume())
+    await run.act(Resume())
     await env.sleep(26 * DAY)  # pilot stalled (35 days of unpaused time)
     await run.event("integration_connected")
     await run.event("first_login")
     for step in ("sso", "data_migration"):
-        await run.act(W.complete_step, StepAction(step=step))
-    await run.act(W.skip_step, StepAction(step="security_review"))
+        await run.act(CompleteStep(step=step))
+    await run.act(SkipStep(step="security_review"))
     await env.sleep(8 * DAY)  # adoption: daily check-ins for a week
-    await run.act(W.module_completed, ModuleCompleted(module="end_user_training"))
+    await run.act(ModuleCompleted(module="end_user_training"))
     await run.event("key_action", action="dashboard_built")
     await env.sleep(29 * DAY)  # rollout: weekly syncs, review overdue
     await run.event("teammate_invited")
-    await run.act(W.log_touch, HumanTouch(touch="business_review"))
-    await run.act(W.skip_step, StepAction(step="rollout_training"))
+    await run.act(HumanTouch(touch="business_review"))
+    await run.act(SkipStep(step="rollout_training"))
     await env.sleep(22 * DAY)  # hand-over: survey, syncs, validation overdue
-    await run.act(W.success_criteria_met, SuccessCriteriaMet(evidence="3 dashboards used weekly in 2 plants"))
+    await run.act(SuccessCriteriaMet(evidence="3 dashboards used weekly in 2 plants"))
     await run.settled()
 
 
@@ -56,11 +56,11 @@ async def smb_happy_path(env: WorkflowEnvironment, run: Run) -> None:
     """Personal welcome, login on day 0, the quick-start module, weekly key actions, and a
     "goal reached" answer to the day-30 survey; ends a week into the check-in cadence."""
     await env.sleep(timedelta(hours=4))
-    await run.act(W.log_touch, HumanTouch(touch="personal_welcome", by="csm-leo"))
+    await run.act(HumanTouch(touch="personal_welcome", by="csm-leo"))
     await env.sleep(timedelta(hours=8))
     await run.event("first_login")
     await env.sleep(2 * DAY)
-    await run.act(W.module_completed, ModuleCompleted(module="quick_start"))
+    await run.act(ModuleCompleted(module="quick_start"))
     for days in (1, 6, 6, 6, 6):  # days 3.5, 9.5, 15.5, 21.5, 27.5
         await env.sleep(days * DAY)
         await run.event("key_action", action="booking_page_published")
@@ -74,25 +74,25 @@ async def mid_market_happy_path(env: WorkflowEnvironment, run: Run) -> None:
     """Kickoff on day 1, implementation to day 10, training to day 13, go-live with key
     actions, survey answered on day 30; ends a week into the check-in cadence."""
     await env.sleep(2 * timedelta(hours=1))
-    await run.act(W.log_touch, HumanTouch(touch="personal_welcome", by="csm-dmitri"))
+    await run.act(HumanTouch(touch="personal_welcome", by="csm-dmitri"))
     await env.sleep(DAY - 2 * timedelta(hours=1))  # day 1: kickoff
     await run.event("first_login")
     await run.event("teammate_invited")
-    await run.act(W.complete_step, StepAction(step="questionnaire"))
-    await run.act(W.skip_step, StepAction(step="data_export"))
-    status = await run.act(W.kickoff_done, KickoffDone(notes="Dispatch workflows first"))
+    await run.act(CompleteStep(step="questionnaire"))
+    await run.act(SkipStep(step="data_export"))
+    status = await run.act(KickoffDone(notes="Dispatch workflows first"))
     assert status.phase == "implementation"
     await env.sleep(5 * DAY)  # day 6
     await run.event("integration_connected")
-    await run.act(W.complete_step, StepAction(step="configure"))
-    await run.act(W.complete_step, StepAction(step="billing_setup"))
+    await run.act(CompleteStep(step="configure"))
+    await run.act(CompleteStep(step="billing_setup"))
     await env.sleep(4 * DAY)  # day 10
-    assert (await run.act(W.skip_step, StepAction(step="sso"))).phase == "training"
+    assert (await run.act(SkipStep(step="sso"))).phase == "training"
     await env.sleep(2 * DAY)  # day 12
-    await run.act(W.module_completed, ModuleCompleted(module="admin_training"))
+    await run.act(ModuleCompleted(module="admin_training"))
     await env.sleep(DAY)  # day 13
-    await run.act(W.module_completed, ModuleCompleted(module="group_webinar"))
-    assert (await run.act(W.skip_step, StepAction(step="sandbox_practice"))).phase == "go_live"
+    await run.act(ModuleCompleted(module="group_webinar"))
+    assert (await run.act(SkipStep(step="sandbox_practice"))).phase == "go_live"
     for days in (2, 5, 5):  # days 15, 20, 25
         await env.sleep(days * DAY)
         await run.event("key_action", action="dispatch_board_used")

@@ -63,7 +63,8 @@ from onboarding.db import (
 )
 from onboarding.email import webhook
 from onboarding.email.render import available
-from onboarding.models import Cancel, KickoffDone, Pause, SuccessCriteriaMet
+from onboarding.messages import Action, Cancel, KickoffDone, Pause, SuccessCriteriaMet
+from service import send
 from tests.conftest import contract
 from tests.test_playbook import CASES as PLAYBOOK_RULES
 from worker import build_worker
@@ -540,13 +541,13 @@ def admin_does(*args: str, code: int = 1) -> Attempt:
     return attempt
 
 
-def onboarding_after(*updates: tuple[Any, Any], segment: str = "smb") -> Setup:
+def onboarding_after(*actions: Action, segment: str = "smb") -> Setup:
     """A settled onboarding after these updates: the state the refused action meets."""
 
     async def setup(world: World) -> str:
         account = await world.onboarding(segment)
-        for update, message in updates:
-            await world.handle(account).execute_update(update, message)
+        for action in actions:
+            await send.act(world.handle(account), action)
         await world.settled(account)
         return account
 
@@ -589,7 +590,7 @@ ACTION_EDGES = [
         "action: pause twice",
         admin_does("pause", "--reason", "again"),
         "{account}: refused: the onboarding is already paused; resume it first",
-        onboarding_after((W.pause, Pause(reason="Fiscal year-end freeze"))),
+        onboarding_after(Pause(reason="Fiscal year-end freeze")),
     ),
     Edge(
         "action: pause until a past date",
@@ -601,19 +602,19 @@ ACTION_EDGES = [
         "action: kickoff recorded twice",
         admin_does("kickoff-done"),
         "{account}: refused: kickoff is already recorded as done (on ...",
-        onboarding_after((W.kickoff_done, KickoffDone()), segment="mid_market"),
+        onboarding_after(KickoffDone(), segment="mid_market"),
     ),
     Edge(
         "action: wrong phase (the onboarding is complete)",
         admin_does("module-done", "quick_start"),
         "{account}: refused: the onboarding is already complete (since ...",
-        onboarding_after((W.success_criteria_met, SuccessCriteriaMet(evidence="20 bookings online"))),
+        onboarding_after(SuccessCriteriaMet(evidence="20 bookings online")),
     ),
     Edge(
         "action: cancel twice",
         admin_does("cancel", "duplicate"),
         "the onboarding for {account} has ended (cancelled); it takes no more actions or events",
-        onboarding_after((W.cancel, Cancel(reason="churned"))),
+        onboarding_after(Cancel(reason="churned")),
         marks=(
             pytest.mark.xfail(
                 strict=True,

@@ -12,25 +12,27 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 import starter
-from onboarding.models import (
+from onboarding.messages import (
+    Action,
     Cancel,
+    CompleteStep,
     Invite,
     KickoffDone,
     ModuleCompleted,
     Pause,
     ResolveEscalation,
     Resume,
-    StepAction,
+    SkipStep,
     SuccessCriteriaMet,
+    kind_of,
 )
 from tests.conftest import Run
 from workflows import attributes
-from workflows.onboarding import OnboardingWorkflow as W
 
 
-async def rejected(run: Run, update, action) -> str:  # type: ignore[no-untyped-def]
+async def rejected(run: Run, action: Action) -> str:
     with pytest.raises(WorkflowUpdateFailedError) as info:
-        await run.act(update, action)
+        await run.act(action)
     cause = info.value.cause
     assert isinstance(cause, ApplicationError)
     return cause.message
@@ -50,7 +52,7 @@ async def test_smb_key_action_during_setup_counts_in_adoption(env: WorkflowEnvir
     await env.sleep(timedelta(hours=6))
     await run.event("key_action", action="booking_page_published")  # adoption's exit, weeks early
     await run.event("first_login")
-    await run.act(W.module_completed, ModuleCompleted(module="quick_start"))
+    await run.act(ModuleCompleted(module="quick_start"))
     assert (await run.status()).phase == "adoption_support"
     await env.sleep(timedelta(days=31))
     assert (await run.status()).phase == "success_validation"  # no second key action needed
@@ -64,14 +66,14 @@ async def test_mid_market_integration_before_kickoff_counts_in_implementation(
     await env.sleep(timedelta(hours=6))
     await run.event("integration_connected")
     await run.event("teammate_invited")
-    await run.act(W.skip_step, StepAction(step="questionnaire"))
-    await run.act(W.skip_step, StepAction(step="data_export"))
-    status = await run.act(W.kickoff_done, KickoffDone(notes="Goals agreed; Raj owns SSO"))
+    await run.act(SkipStep(step="questionnaire"))
+    await run.act(SkipStep(step="data_export"))
+    status = await run.act(KickoffDone(notes="Goals agreed; Raj owns SSO"))
     assert status.phase == "implementation"
     assert "connect_integration" in status.steps_done and "invite_users" in status.steps_done
-    await run.act(W.complete_step, StepAction(step="configure"))
-    await run.act(W.skip_step, StepAction(step="sso"))
-    assert (await run.act(W.skip_step, StepAction(step="billing_setup"))).phase == "training"
+    await run.act(CompleteStep(step="configure"))
+    await run.act(SkipStep(step="sso"))
+    assert (await run.act(SkipStep(step="billing_setup"))).phase == "training"
 
 
 async def test_enterprise_pilot_events_during_discovery_count_in_the_pilot(env: WorkflowEnvironment, onboard) -> None:
@@ -80,33 +82,33 @@ async def test_enterprise_pilot_events_during_discovery_count_in_the_pilot(env: 
     await run.event("integration_connected")
     await run.event("first_login")
     for step in ("requirements", "success_plan", "rollout_plan"):
-        await run.act(W.complete_step, StepAction(step=step))
-    await run.act(W.skip_step, StepAction(step="stakeholder_map"))
-    status = await run.act(W.kickoff_done, KickoffDone())
+        await run.act(CompleteStep(step=step))
+    await run.act(SkipStep(step="stakeholder_map"))
+    status = await run.act(KickoffDone())
     assert status.phase == "pilot_implementation"
     assert {"integrations", "pilot_live"} <= set(status.steps_done)
-    await run.act(W.complete_step, StepAction(step="sso"))
-    await run.act(W.skip_step, StepAction(step="security_review"))
-    assert (await run.act(W.complete_step, StepAction(step="data_migration"))).phase == "pilot_adoption"
+    await run.act(CompleteStep(step="sso"))
+    await run.act(SkipStep(step="security_review"))
+    assert (await run.act(CompleteStep(step="data_migration"))).phase == "pilot_adoption"
 
 
 @pytest.mark.parametrize(
     ("segment", "step", "come_back"),
     [
-        ("smb", "quick_start", (W.module_completed, ModuleCompleted(module="quick_start"))),
-        ("mid_market", "questionnaire", (W.complete_step, StepAction(step="questionnaire"))),
-        ("enterprise", "stakeholder_map", (W.complete_step, StepAction(step="stakeholder_map"))),
+        ("smb", "quick_start", ModuleCompleted(module="quick_start")),
+        ("mid_market", "questionnaire", CompleteStep(step="questionnaire")),
+        ("enterprise", "stakeholder_map", CompleteStep(step="stakeholder_map")),
     ],
 )
 async def test_a_skipped_step_can_be_done_later(env: WorkflowEnvironment, onboard, segment, step, come_back) -> None:
     run = await onboard(segment)
-    status = await run.act(W.skip_step, StepAction(step=step, by="csm-dmitri"))
+    status = await run.act(SkipStep(step=step, by="csm-dmitri"))
     assert step in status.steps_skipped
     await env.sleep(timedelta(days=2))
-    status = await run.act(*come_back)
+    status = await run.act(come_back)
     assert step in status.steps_done and step not in status.steps_skipped
     await run.settled()
-    assert [h.name for h in run.timeline("action")] == ["skip_step", come_back[0].__name__]
+    assert [h.name for h in run.timeline("action")] == ["skip_step", kind_of(come_back).name]
 
 
 @pytest.mark.parametrize(
@@ -121,7 +123,7 @@ async def test_invite_sends_a_contextual_invitation_to_the_colleague(
     env: WorkflowEnvironment, onboard, segment, step, title, inviter
 ) -> None:
     run = await onboard(segment)
-    await run.act(W.invite, Invite(step=step, name="Ana Souza", email="Ana@Customer.example", role="it_admin"))
+    await run.act(Invite(step=step, name="Ana Souza", email="Ana@Customer.example", role="it_admin"))
     await run.settled()
     invitation = [m for m in run.outbox() if m.template == "colleague_invitation"]
     assert len(invitation) == 1
@@ -157,13 +159,13 @@ async def test_pause_holds_every_touch_and_moves_every_deadline(env: WorkflowEnv
     run = await onboard(segment)
     await env.sleep(timedelta(hours=12))
     before = await run.status()
-    await run.act(W.pause, Pause(reason="Customer's fiscal year-end freeze"))
+    await run.act(Pause(reason="Customer's fiscal year-end freeze"))
     await env.sleep(timedelta(days=10))
     paused = await run.status()
     assert paused.state == "paused" and paused.next_action is None
     assert run.emails() == emails[: len([e for e in emails if e[0] == 0])]
 
-    resumed = await run.act(W.resume, Resume())
+    resumed = await run.act(Resume())
     moved = resumed.due_at - before.due_at
     assert timedelta(days=10) <= moved < timedelta(days=10, minutes=1)
     await env.sleep(timedelta(days=1, hours=1))
@@ -185,15 +187,15 @@ async def test_wrong_actions_are_refused_with_the_reason_and_leave_no_trace(
     await run.settled()
     before = await history_without_task_bookkeeping(run)
 
-    assert await rejected(run, W.module_completed, ModuleCompleted(module="advanced_reporting")) == (
+    assert await rejected(run, ModuleCompleted(module="advanced_reporting")) == (
         f"unknown module 'advanced_reporting'; this playbook's modules: {modules}"
     )
-    assert await rejected(run, W.skip_step, StepAction(step=unskippable)) == f"step '{unskippable}' cannot be skipped"
-    message = await rejected(run, W.skip_step, StepAction(step="no_such_step"))
+    assert await rejected(run, SkipStep(step=unskippable)) == f"step '{unskippable}' cannot be skipped"
+    message = await rejected(run, SkipStep(step="no_such_step"))
     assert message.startswith(f"unknown step 'no_such_step'; this playbook's steps: {unskippable}")
-    assert await rejected(run, W.resume, Resume()) == "the onboarding is not paused"
+    assert await rejected(run, Resume()) == "the onboarding is not paused"
     past = Pause(reason="Budget freeze", until=run.signed_at)
-    assert await rejected(run, W.pause, past) == "until: expected a time in the future"
+    assert await rejected(run, past) == "until: expected a time in the future"
 
     # The test server runs each refused update through a workflow task (the real server does not:
     # tests/test_e2e.py checks the history there is untouched); nothing else may appear.
@@ -203,15 +205,15 @@ async def test_wrong_actions_are_refused_with_the_reason_and_leave_no_trace(
 
 async def test_actions_on_a_finished_onboarding_are_refused(env: WorkflowEnvironment, onboard) -> None:
     run = await onboard("enterprise")
-    await run.act(W.success_criteria_met, SuccessCriteriaMet(evidence="3 dashboards used weekly by the pilot plant"))
+    await run.act(SuccessCriteriaMet(evidence="3 dashboards used weekly by the pilot plant"))
     await run.settled()  # the run celebrates, hands over and continues as new into its check-ins
-    message = await rejected(run, W.kickoff_done, KickoffDone())
+    message = await rejected(run, KickoffDone())
     assert message.startswith("the onboarding is already complete")
-    await run.act(W.cancel, Cancel(reason="churned", note="Acquired by a competitor"))
+    await run.act(Cancel(reason="churned", note="Acquired by a competitor"))
     final = await run.latest.result()
     assert final.state == "cancelled"
     with pytest.raises(RPCError):  # the run has closed: the server itself refuses a second cancel
-        await run.act(W.cancel, Cancel(reason="duplicate"))
+        await run.act(Cancel(reason="duplicate"))
     assert [h.name for h in run.timeline("cancelled")] == ["churned"]
 
 
@@ -261,9 +263,9 @@ async def test_an_escalation_resolved_after_completion_is_closed_at_once(env: Wo
     run = await onboard("smb")
     await env.sleep(timedelta(days=2, hours=1))  # no personal welcome within 48 h: escalated
     [escalation] = (await run.status()).open_escalations
-    await run.act(W.success_criteria_met, SuccessCriteriaMet(evidence="Booking page live, 25 bookings"))
+    await run.act(SuccessCriteriaMet(evidence="Booking page live, 25 bookings"))
     await run.settled()  # complete, continued as new into the check-in cadence
-    status = await run.act(W.resolve_escalation, ResolveEscalation(escalation=escalation.id, note="Called Priya"))
+    status = await run.act(ResolveEscalation(escalation=escalation.id, note="Called Priya"))
     assert status.open_escalations == []
     await run.settled()  # not a week later, at the next check-in: now
     [task] = run.tasks()

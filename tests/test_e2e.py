@@ -17,7 +17,8 @@ from temporalio.testing import WorkflowEnvironment
 import starter
 from connection import binary
 from onboarding.config import Settings
-from onboarding.models import ModuleCompleted, ProductEvent, Resume, SuccessCriteriaMet
+from onboarding.messages import ModuleCompleted, ProductEvent, Resume, SuccessCriteriaMet
+from service import send
 from tests.conftest import contract
 from worker import build_worker
 from workflows import attributes
@@ -52,7 +53,7 @@ async def test_an_onboarding_end_to_end_on_the_dev_server(dev_server: WorkflowEn
         with pytest.raises(starter.AlreadyOnboarding):
             await starter.start(client, signed, task_queue=queue)
 
-        await handle.signal(W.product_event, ProductEvent(name="first_login"))
+        await send.signal(handle, ProductEvent(name="first_login"))
         status = await eventually(lambda: _phase_is(handle, "early_training"))
         assert status.steps_done == ["log_in"]
         described = await eventually(lambda: _attributes_show(handle, "early_training"))
@@ -63,9 +64,9 @@ async def test_an_onboarding_end_to_end_on_the_dev_server(dev_server: WorkflowEn
         # A refused update leaves the history exactly as it was on a real server.
         length = await eventually(lambda: _idle_length(handle))
         with pytest.raises(WorkflowUpdateFailedError):
-            await handle.execute_update(W.module_completed, ModuleCompleted(module="no_such_module"))
+            await send.act(handle, ModuleCompleted(module="no_such_module"))
         with pytest.raises(WorkflowUpdateFailedError):
-            await handle.execute_update(W.resume, Resume())
+            await send.act(handle, Resume())
         assert await _idle_length(handle) == length
 
         found = await eventually(
@@ -75,7 +76,7 @@ async def test_an_onboarding_end_to_end_on_the_dev_server(dev_server: WorkflowEn
         )
         assert found == [handle.id]
 
-        status = await handle.execute_update(W.success_criteria_met, SuccessCriteriaMet(evidence="20 bookings online"))
+        status = await send.act(handle, SuccessCriteriaMet(evidence="20 bookings online"))
         assert status.state == "completed" and status.days_to_first_value is not None
         completed = await eventually(lambda: _list(client, f"OnboardingPhase='completed' AND WorkflowId='{handle.id}'"))
         assert completed == [handle.id]

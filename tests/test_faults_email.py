@@ -42,7 +42,8 @@ from onboarding.config import Settings
 from onboarding.db import HumanTask, Onboarding, OutboxEmail, engine
 from onboarding.email.render import available
 from onboarding.email.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER
-from onboarding.models import ProductEvent, ResolveEscalation, SuccessCriteriaMet
+from onboarding.messages import ProductEvent, ResolveEscalation, SuccessCriteriaMet
+from service import send
 from tests.conftest import contract
 from tests.faults import audit
 from tests.test_scale_out import EMAILS_EACH, ESCALATION, FAST, TIMELINE_EACH
@@ -249,12 +250,12 @@ async def test_a_flaky_provider_loses_nothing_duplicates_nothing_and_escalates_o
     await advance_until("every customer escalated", lambda: count(escalated) == BATCH)
     handles = [env.client.get_workflow_handle_for(W.run, f"onboarding-{a}") for a in accounts]
     for handle in handles:
-        await handle.execute_update(W.resolve_escalation, ResolveEscalation(escalation=ESCALATION, by="csm-ana"))
-        await handle.signal(W.product_event, ProductEvent(name="first_login", id="login-1"))
+        await send.act(handle, ResolveEscalation(escalation=ESCALATION, by="csm-ana"))
+        await send.signal(handle, ProductEvent(name="first_login", id="login-1"))
     validating = select(func.count()).select_from(Onboarding).where(Onboarding.phase == "success_validation")
     await advance_until("every customer at the success check", lambda: count(validating) == BATCH)
     for handle in handles:
-        await handle.execute_update(W.success_criteria_met, SuccessCriteriaMet(evidence="live", by="csm-ana"))
+        await send.act(handle, SuccessCriteriaMet(evidence="live", by="csm-ana"))
     settled = select(func.count()).select_from(OutboxEmail).where(col(OutboxEmail.status).in_(["sent", "failed"]))
     total = select(func.count()).select_from(OutboxEmail)
     done = select(func.count()).select_from(Onboarding).where(Onboarding.status == "completed")

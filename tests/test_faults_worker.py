@@ -22,8 +22,9 @@ import psycopg
 import pytest
 
 import starter
-from onboarding.models import ProductEvent
+from onboarding.messages import ProductEvent
 from onboarding.playbook import Playbook
+from service import send
 from tests.faults import (
     activities_timed_out,
     audit,
@@ -34,7 +35,6 @@ from tests.faults import (
     workflow_tasks_lost,
 )
 from tests.test_scale_out import TIMELINE_EACH, Cluster, cluster, dev_server, each, fast, signed, until
-from workflows.onboarding import OnboardingWorkflow as W
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 __all__ = ["cluster", "dev_server", "fast"]  # fixtures shared with the scale-out tests
@@ -71,7 +71,7 @@ async def test_a_worker_killed_mid_activity_and_mid_workflow_task_then_restarted
 
         first.proc.send_signal(signal.SIGSTOP)
         ticket = {a: ProductEvent(name="support_ticket", id=f"ticket-{a}") for a in accounts}
-        await each(accounts, lambda a: cluster.onboarding(a).signal(W.product_event, ticket[a]))
+        await each(accounts, lambda a: send.signal(cluster.onboarding(a), ticket[a]))
         await asyncio.sleep(1)  # the frozen worker's polls have taken what they will take
         first.proc.send_signal(signal.SIGKILL)
         assert first.proc.wait(timeout=15) == -signal.SIGKILL
@@ -79,7 +79,7 @@ async def test_a_worker_killed_mid_activity_and_mid_workflow_task_then_restarted
 
     second = cluster.start_worker("second")
     await second.polling()
-    await each(accounts, lambda a: cluster.onboarding(a).signal(W.product_event, ticket[a]))  # redelivered
+    await each(accounts, lambda a: send.signal(cluster.onboarding(a), ticket[a]))  # redelivered
     await everyone_escalated(cluster, BATCH)
     await resolve_and_log_in(cluster, accounts)
     await validate_success(cluster, accounts)

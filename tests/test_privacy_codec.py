@@ -36,7 +36,8 @@ import starter
 from intake.codec_server import COOKIE, CodecServerConfigError, CodecSettings
 from onboarding.codec import ENCODING, KEY_ID, CodecConfigError, EncryptionCodec, Keyring, UndecodablePayload
 from onboarding.config import Settings
-from onboarding.models import ModuleCompleted, ProductEvent
+from onboarding.messages import ModuleCompleted, ProductEvent
+from service import send
 from tests.conftest import contract
 from tests.live_stack import free_port
 from tests.test_scale_out import dev_server_running
@@ -195,11 +196,11 @@ async def onboard_and_act(env: WorkflowEnvironment, client: Client, task_queue: 
     now = await env.get_current_time()
     signed = starter.parse_contract(json.dumps(contract("smb", account_id=f"sealed-{uuid.uuid4().hex[:8]}")), now)
     handle = await starter.start(client, signed, task_queue=task_queue)
-    await handle.signal(W.product_event, ProductEvent(name="first_login"))
-    status = await handle.execute_update(W.module_completed, ModuleCompleted(module="quick_start", by="csm-leo"))
+    await send.signal(handle, ProductEvent(name="first_login"))
+    status = await send.act(handle, ModuleCompleted(module="quick_start", by="csm-leo"))
     assert status.company == "BrightPath Dental"  # the holder of the keys reads everything
     with pytest.raises(WorkflowUpdateFailedError) as refused:
-        await handle.execute_update(W.module_completed, ModuleCompleted(module="quick_start"))
+        await send.act(handle, ModuleCompleted(module="quick_start"))
     assert isinstance(refused.value.cause, ApplicationError)
     assert refused.value.cause.message == "module 'quick_start' is already completed"
     for _ in range(100):  # until the welcome email's activity has completed and the run sleeps
@@ -418,7 +419,7 @@ async def sealed_run(tmp_path: Path, settings: Settings, codec_env: dict[str, st
         async with build_worker(client, queue):
             signed = starter.parse_contract(json.dumps(contract("smb", account_id=f"cli-{uuid.uuid4().hex[:8]}")))
             handle = await starter.start(client, signed, task_queue=queue)
-            await handle.signal(W.product_event, ProductEvent(name="first_login"))
+            await send.signal(handle, ProductEvent(name="first_login"))
             assert (await handle.query(W.get_status)).company == "BrightPath Dental"
             yield address, handle.id
             await handle.terminate("test over")

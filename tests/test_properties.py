@@ -31,7 +31,8 @@ from intake.signing import headers
 from onboarding import playbook
 from onboarding.email.render import available
 from onboarding.journey import Journey, OnboardingInput, Progress
-from onboarding.models import NOT_TEXT_KEY, SEGMENTS, Contract, ProductEvent, Segment, problems
+from onboarding.messages import ProductEvent
+from onboarding.models import NOT_TEXT_KEY, SEGMENTS, Contract, Segment, problems
 from onboarding.playbook import PlaybookError, parse_duration
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -40,8 +40,9 @@ from connection import binary
 from onboarding import playbook, staff
 from onboarding.db import HumanTask, Onboarding, OutboxEmail, TimelineEvent, engine
 from onboarding.email.render import available
-from onboarding.models import ProductEvent, ResolveEscalation, SuccessCriteriaMet
+from onboarding.messages import ProductEvent, ResolveEscalation, SuccessCriteriaMet
 from onboarding.playbook import Playbook
+from service import send
 from stack import SA_TYPES, wait_for_port
 from tests.conftest import contract
 from workflows import attributes
@@ -262,13 +263,13 @@ async def test_workers_share_a_batch_and_a_killed_worker_loses_nothing(cluster: 
 
     # The CSMs call their customers and close the escalation; the customers log in; setup ends.
     resolve = ResolveEscalation(escalation=ESCALATION, note="called them")
-    await each(accounts, lambda a: cluster.onboarding(a).execute_update(W.resolve_escalation, resolve))
-    await each(accounts, lambda a: cluster.onboarding(a).signal(W.product_event, ProductEvent(name="first_login")))
+    await each(accounts, lambda a: send.act(cluster.onboarding(a), resolve))
+    await each(accounts, lambda a: send.signal(cluster.onboarding(a), ProductEvent(name="first_login")))
     validating = select(func.count()).select_from(Onboarding).where(Onboarding.phase == "success_validation")
     await until("every customer at the success check", lambda: cluster.count(validating) == BATCH, 300)
     # The success check: the CSMs record that the success criteria are met.
     success = SuccessCriteriaMet(evidence="bookings live")
-    await each(accounts, lambda a: cluster.onboarding(a).execute_update(W.success_criteria_met, success))
+    await each(accounts, lambda a: send.act(cluster.onboarding(a), success))
     done = select(func.count()).select_from(Onboarding).where(Onboarding.status == "completed")
     await until("every onboarding complete", lambda: cluster.count(done) == BATCH, 300)
 

@@ -6,9 +6,8 @@ from datetime import timedelta
 
 from temporalio.testing import WorkflowEnvironment
 
-from onboarding.models import Pause
+from onboarding.messages import Pause
 from tests.journeys import smb_happy_path
-from workflows.onboarding import OnboardingWorkflow as W
 
 
 async def test_silent_customer_gets_the_day_1_3_7_sequence_and_escalations(env: WorkflowEnvironment, onboard) -> None:
@@ -68,7 +67,7 @@ async def test_happy_path_completes_on_the_day_30_survey_then_checks_in(env: Wor
 async def test_pause_until_a_date_resumes_by_itself(env: WorkflowEnvironment, onboard) -> None:
     run = await onboard("smb")
     until = run.signed_at + timedelta(days=5)
-    await run.act(W.pause, Pause(reason="Waiting for budget approval", until=until))
+    await run.act(Pause(reason="Waiting for budget approval", until=until))
     await env.sleep(timedelta(days=5, hours=1))
     status = await run.status()
     assert status.state == "active"

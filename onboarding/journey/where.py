@@ -1,87 +1,21 @@
-"""Where one customer stands in their playbook, and what is due next: pure, deterministic logic.
+"""Where one customer stands: facts, phase, time with pauses taken out, timers due, health.
 
-The workflow owns a `Journey` and feeds it what happens (events, CSM actions, the clock);
-the journey answers what is due, whether a phase can end, how healthy the account is. It
-does no I/O and reads no clock, so the same code runs inside Temporal's sandbox, in replay
-and in plain unit tests.
+Read-only questions about a journey's state at a given moment; `rules.Journey` builds on
+them to change the state. No clock is read here: every answer takes `now`.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Literal
 
-from pydantic import BaseModel
-
-from onboarding.models import Contract, Health, OpenEscalation, State, Status, Team
+from onboarding.effects import Recipient
+from onboarding.journey.state import DAY, Due, Escalation, Progress
+from onboarding.models import VENDOR_ROLES, Contract, Health, Person, StaffMember
 from onboarding.playbook import Escalate, Phase, Playbook, Step, Timer
 
-DAY = timedelta(days=1)
 
-
-class Interval(BaseModel):
-    start: datetime
-    end: datetime
-
-
-class Fired(BaseModel):
-    anchor: datetime
-    count: int
-
-
-class Escalation(BaseModel):
-    id: str
-    rule: str
-    reason: str
-    to: str
-    assignee: str
-    opened_at: datetime
-    resolved_at: datetime | None = None
-
-
-class Progress(BaseModel):
-    """Everything the onboarding has learned so far; carried across continue-as-new."""
-
-    phase_index: int = 0
-    phase_started_at: datetime
-    last_activity_at: datetime
-    facts: dict[str, datetime] = {}
-    skipped: list[str] = []
-    fired: dict[str, Fired] = {}
-    pauses: list[Interval] = []
-    paused_at: datetime | None = None
-    paused_until: datetime | None = None
-    escalations: list[Escalation] = []
-    team: Team | None = None
-    outcome: Literal["active", "completed", "cancelled"] = "active"
-    completed_at: datetime | None = None
-    check_ins_sent: int = 0
-    seq: int = 0
-    invites_sent: int = 0
-    seen_events: list[str] = []
-    tickets: list[datetime] = []
-
-
-class OnboardingInput(BaseModel):
-    """The workflow's one input: the contract and the playbook snapshot it runs, plus progress
-    when the run continues as new."""
-
-    contract: Contract
-    playbook: Playbook
-    progress: Progress | None = None
-
-
-class Due(BaseModel):
-    """One timer occurrence that is due (or next due)."""
-
-    key: str
-    touch_id: str
-    at: datetime
-    timer: Timer
-
-
-class Journey:
-    """A contract, its snapshotted playbook and the progress made: the rules, applied."""
+class Where:
+    """A contract, its snapshotted playbook and the progress made."""
 
     def __init__(self, contract: Contract, playbook: Playbook, progress: Progress) -> None:
         self.contract = contract
@@ -100,7 +34,8 @@ class Journey:
         return self.playbook.phases[min(self.p.phase_index, len(self.playbook.phases) - 1)]
 
     @property
-    def active(self) -> bool:
+    def onboarding(self) -> bool:
+        """Still onboarding: neither completed nor cancelled."""
         return self.p.outcome == "active"
 
     @property
@@ -163,7 +98,7 @@ class Journey:
 
     def next_due(self) -> list[Due]:
         """The next occurrence of every armed timer, earliest first (none while paused)."""
-        if self.paused or not self.active:
+        if self.paused or not self.onboarding or not self.p.signed_in:
             return []
         out = []
         for key, timer in self._scoped_timers():
@@ -179,11 +114,19 @@ class Journey:
             out.append(Due(key=key, touch_id=f"{key}{stamp}.{n + 1}", at=at, timer=timer))
         return sorted(out, key=lambda d: d.at)
 
-    def mark_fired(self, due: Due) -> None:
-        anchor = self.anchor(due.timer.since)
-        fired = self.p.fired.get(due.key)
-        count = fired.count + 1 if fired and fired.anchor == anchor else 1
-        self.p.fired[due.key] = Fired(anchor=anchor, count=count)
+    def next_check_in(self) -> datetime | None:
+        """After onboarding: weekly, then monthly, then quarterly (as the playbook says)."""
+        if self.p.outcome != "completed" or self.p.completed_at is None:
+            return None
+        at, sent = self.p.completed_at, self.p.check_ins_sent
+        for stage in self.playbook.check_ins:
+            times = stage.times if stage.times is not None else sent + 1
+            for _ in range(times):
+                at += stage.every
+                if sent == 0:
+                    return at
+                sent -= 1
+        raise AssertionError("the last check-in stage repeats forever")
 
     # ---- phases -------------------------------------------------------------------------
 
@@ -232,7 +175,7 @@ class Journey:
         return "green", "on track"
 
     def next_health_change(self, now: datetime) -> datetime | None:
-        if self.paused or not self.active:
+        if self.paused or not self.onboarding:
             return None
         rules = self.playbook.health
         candidates = [
@@ -244,7 +187,11 @@ class Journey:
         return min(future) if future else None
 
     def next_wake(self, now: datetime) -> datetime | None:
-        """The next moment the workflow must look again, if nothing happens before."""
+        """The next moment the journey must look again, if nothing happens before."""
+        if self.p.outcome == "completed":
+            return self.next_check_in()
+        if not self.onboarding:
+            return None
         if self.paused:
             return self.p.paused_until
         candidates = [d.at for d in self.next_due()[:1]]
@@ -256,56 +203,33 @@ class Journey:
             candidates.append(change)
         return min(candidates) if candidates else None
 
-    # ---- the view for CSMs ------------------------------------------------------------------
+    # ---- people ---------------------------------------------------------------------------
 
     def assignee(self, esc: Escalate) -> str:
         team = self.p.team
         if team is None:
-            return esc.to
+            return self.p.cs_manager.id if self.p.cs_manager else esc.to
         person = getattr(team, esc.to, None) or team.csm
         return str(person.id)
 
-    def state(self) -> State:
-        if self.p.outcome != "active":
-            return self.p.outcome
-        return "paused" if self.paused else "active"
+    def recipient(self, role: str) -> Recipient | None:
+        """Who gets mail for `role`: the contract's (or corrected) contact, the sales rep, or a
+        member of the team; with nobody assigned yet, vendor mail goes to the CS manager, if any."""
+        person: Person | StaffMember | None
+        if role == "sales_rep":
+            person = self.contract.sales_rep
+        elif role in VENDOR_ROLES:
+            team = self.p.team
+            person = (getattr(team, role, None) or team.csm) if team else self.p.cs_manager
+        else:
+            contact = self.p.contacts.get(role) or self.contract.contact(role)
+            person = self.p.contacts.get(contact.role, contact)  # a stand-in champion may be corrected too
+        return Recipient(role=role, name=person.name, email=person.email) if person else None
 
     def days_to_first_value(self) -> float | None:
         if not self.p.completed_at:
             return None
         return round((self.p.completed_at - self.signed_at) / DAY, 2)
-
-    def status(self, now: datetime) -> Status:
-        done, pending, skipped = self.steps()
-        health, reason = self.health(now)
-        nxt = self.next_due()[:1]
-        return Status(
-            account_id=self.contract.account_id,
-            company=self.contract.company,
-            segment=self.playbook.segment,
-            state=self.state(),
-            phase=self.phase.id if self.p.outcome == "active" else self.p.outcome,
-            phase_title=self.phase.title,
-            steps_done=done,
-            steps_pending=pending,
-            steps_skipped=skipped,
-            modules_done=self.modules_done(),
-            next_action=describe(nxt[0].timer) if nxt else None,
-            next_action_at=nxt[0].at if nxt else None,
-            health=health,
-            health_reason=reason,
-            open_escalations=[
-                OpenEscalation(id=e.id, reason=e.reason, to=e.to, assignee=e.assignee, opened_at=e.opened_at)
-                for e in self.open_escalations()
-            ],
-            days_since_last_activity=round(self.inactive_for(now) / DAY, 2),
-            paused_until=self.p.paused_until,
-            owner=self.p.team.csm.id if self.p.team else "unassigned",
-            signed_at=self.signed_at,
-            due_at=self.due_at(),
-            completed_at=self.p.completed_at,
-            days_to_first_value=self.days_to_first_value(),
-        )
 
 
 def describe(timer: Timer) -> str:

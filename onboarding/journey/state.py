@@ -1,0 +1,125 @@
+"""What an onboarding has learned so far: plain data, carried whole across continue-as-new."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Literal
+
+from pydantic import BaseModel
+
+from onboarding.effects import Assignment, Effect
+from onboarding.messages import EmailFeedback, ProductEvent, Reassign
+from onboarding.models import Contact, Contract, StaffMember, Team
+from onboarding.playbook import Playbook, Timer
+
+SEEN_KEPT = 1000
+"""How many message ids are remembered for deduplication (a redelivery comes within hours)."""
+
+
+class Interval(BaseModel):
+    start: datetime
+    end: datetime
+
+
+class Fired(BaseModel):
+    anchor: datetime
+    count: int
+
+
+class Escalation(BaseModel):
+    """A human task the journey opened; `problem` names what it is about, so a problem that
+    happens again while its task is open counts on that task instead of opening another."""
+
+    id: str
+    problem: str
+    rule: str
+    reason: str
+    to: str
+    assignee: str
+    opened_at: datetime
+    occurrences: int = 1
+    last_seen_at: datetime | None = None
+    resolved_at: datetime | None = None
+
+
+class Progress(BaseModel):
+    """Everything the onboarding has learned so far; carried across continue-as-new."""
+
+    ref: str
+    """The onboarding's identity in every key it writes: workflow id + first run."""
+    phase_index: int = 0
+    phase_started_at: datetime
+    last_activity_at: datetime
+    signed_in: bool = False
+    """The contract-signed moment has been handled (team known or known to be missing)."""
+    facts: dict[str, datetime] = {}
+    skipped: list[str] = []
+    fired: dict[str, Fired] = {}
+    pauses: list[Interval] = []
+    paused_at: datetime | None = None
+    paused_until: datetime | None = None
+    escalations: list[Escalation] = []
+    team: Team | None = None
+    cs_manager: StaffMember | None = None
+    """Who hears about an onboarding nobody could be assigned to (while `team` is None)."""
+    contacts: dict[str, Contact] = {}
+    """Contacts corrected by a CSM, by role: they win over the contract's."""
+    outcome: Literal["active", "completed", "cancelled"] = "active"
+    completed_at: datetime | None = None
+    check_ins_sent: int = 0
+    seq: int = 0
+    invites_sent: int = 0
+    seen: list[str] = []
+    early: list[ProductEvent | EmailFeedback] = []
+    """Facts that came before the team was known: applied the moment it is."""
+    tickets: list[datetime] = []
+    health: str = "green"
+
+
+class OnboardingInput(BaseModel):
+    """The workflow's one input: the contract and the playbook snapshot it runs; on
+    continue-as-new also the progress and the effects not yet performed."""
+
+    contract: Contract
+    playbook: Playbook
+    progress: Progress | None = None
+    pending: list[Effect] = []
+
+
+class Due(BaseModel):
+    """One timer occurrence that is due (or next due)."""
+
+    key: str
+    touch_id: str
+    at: datetime
+    timer: Timer
+
+
+# ---- what the engine itself tells the journey ---------------------------------------------
+
+
+class TeamAssigned(BaseModel):
+    """The roster answered: a team, or why there is none yet."""
+
+    assignment: Assignment
+
+
+class OwnerFound(BaseModel):
+    """A reassignment's new CSM, as the roster knows them."""
+
+    action: Reassign
+    staff: StaffMember
+
+
+class EmailFailed(BaseModel):
+    """An email that will never go: the provider refused it, or it cannot be rendered or sent."""
+
+    key: str
+    template: str
+    role: str
+    refused: bool
+    reason: str
+
+
+EngineMessage = TeamAssigned | OwnerFound | EmailFailed
+DAY = timedelta(days=1)
