@@ -9,9 +9,9 @@ import pytest
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import inspect, text
-from sqlmodel import Session
+from sqlmodel import Session, select
 
-from onboarding.db import MIGRATIONS, Onboarding, engine, upgrade
+from onboarding.db import MIGRATIONS, HumanTask, Onboarding, TimelineEvent, engine, upgrade
 
 TABLES = {
     "account",
@@ -91,3 +91,34 @@ def test_upgrading_a_0001_database_keeps_its_onboardings(empty_url: str) -> None
     assert "manager" not in {c["name"] for c in inspect(engine(empty_url)).get_columns("onboarding")}
     upgrade(empty_url)
     assert {"manager", "over_capacity"} <= {c["name"] for c in inspect(engine(empty_url)).get_columns("onboarding")}
+
+
+def test_upgrading_a_0002_database_gives_old_rows_their_defaults(empty_url: str) -> None:
+    command.upgrade(alembic(empty_url), "0002")
+    at = datetime(2026, 3, 9, 9, tzinfo=UTC)
+    with engine(empty_url).begin() as db:
+        db.execute(
+            text(
+                "INSERT INTO timelineevent (key, account_id, at, kind, name, actor, detail) "
+                "VALUES ('onboarding-acme:1', 'acme', :at, 'event', 'first_login', 'customer', '')"
+            ),
+            {"at": at},
+        )
+        db.execute(
+            text(
+                "INSERT INTO humantask (key, account_id, workflow_id, kind, rule, reason, to_role, assignee, "
+                "status, opened_at, resolution) VALUES ('onboarding-acme/no_login_7d.1', 'acme', "
+                "'onboarding-acme', 'escalation', 'no_login_7d', 'No login', 'csm', 'csm-leo', 'open', :at, '')"
+            ),
+            {"at": at},
+        )
+
+    upgrade(empty_url)
+    with Session(engine(empty_url)) as db:
+        event = db.exec(select(TimelineEvent)).one()
+        task = db.exec(select(HumanTask)).one()
+    assert event.data == {}
+    assert (task.occurrences, task.last_seen_at) == (1, None)
+
+    command.downgrade(alembic(empty_url), "0002")
+    assert "data" not in {c["name"] for c in inspect(engine(empty_url)).get_columns("timelineevent")}
