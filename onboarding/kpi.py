@@ -22,7 +22,6 @@ Definitions, so a figure can be checked by hand:
 from __future__ import annotations
 
 import math
-import re
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable
@@ -48,8 +47,6 @@ TYPICAL_CAPACITY: dict[tuple[StaffRole, Segment], int] = {
     ("implementation_specialist", "mid_market"): 10,
 }
 """DOMAIN.md's typical capacities, for a forecast in a segment nobody serves yet."""
-
-_SURVEY = re.compile(r"goal reached: (yes|no); CSAT (\d+|None); CES (\d+|None)")
 
 
 class Rate(BaseModel):
@@ -200,7 +197,7 @@ def activation(onboardings: list[Onboarding], events: list[TimelineEvent], pb: P
     for e in events:
         in_window = e.account_id in signed and e.at <= signed[e.account_id] + pb.length
         if e.kind == "event" and e.name == "key_action" and in_window:
-            done[e.account_id] |= {"key_action", f"key_action:{e.detail}"}
+            done[e.account_id] |= {"key_action", f"key_action:{e.data.get('action')}"}
     activated = decided = 0
     for o in onboardings:
         ok = bool(wanted) and wanted <= done[o.account_id]
@@ -251,19 +248,20 @@ def automation(events: Iterable[TimelineEvent]) -> Rate:
         if e.kind == "email" and e.to not in VENDOR_ROLES:
             automated += 1
         elif e.kind == "action" and (
-            e.name == "kickoff_done" or (e.name == "log_touch" and not e.detail.startswith("sales_handover"))
+            e.name == "kickoff_done" or (e.name == "log_touch" and e.data.get("touch") != "sales_handover")
         ):
             human += 1
     return Rate(count=automated, of=automated + human)
 
 
 def survey(events: Iterable[TimelineEvent]) -> Survey:
-    answers = [m for e in events if e.kind == "event" and e.name == "survey_answer" and (m := _SURVEY.match(e.detail))]
-    csat = [int(m[2]) for m in answers if m[2] != "None"]
-    ces = [int(m[3]) for m in answers if m[3] != "None"]
+    """The survey_answer rows' fields: goal_reached (bool), csat and ces (int or None)."""
+    answers = [e.data for e in events if e.kind == "event" and e.name == "survey_answer" and "goal_reached" in e.data]
+    csat = [int(a["csat"]) for a in answers if a.get("csat") is not None]
+    ces = [int(a["ces"]) for a in answers if a.get("ces") is not None]
     return Survey(
         answers=len(answers),
-        goal_reached=Rate(count=sum(m[1] == "yes" for m in answers), of=len(answers)),
+        goal_reached=Rate(count=sum(bool(a["goal_reached"]) for a in answers), of=len(answers)),
         csat_average=statistics.fmean(csat) if csat else None,
         csat_satisfied=Rate(count=sum(c >= 4 for c in csat), of=len(csat)),
         ces_average=statistics.fmean(ces) if ces else None,

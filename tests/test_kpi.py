@@ -13,14 +13,14 @@ import yaml
 from sqlmodel import Session
 from temporalio.testing import WorkflowEnvironment
 
-from activities.records import open_escalation, record_timeline, resolve_escalation
-from activities.team import assign_team
+from activities.records import Records
+from activities.team import Staffing
 from onboarding import kpi
 from onboarding.config import Settings
 from onboarding.db import Staff, engine
 from onboarding.effects import AssignRequest, EscalationRequest, ResolveRequest, TimelineEntry
-from onboarding.models import VENDOR_ROLES, HumanTouch, ModuleCompleted
-from workflows.onboarding import OnboardingWorkflow as W
+from onboarding.messages import HumanTouch, ModuleCompleted
+from onboarding.models import VENDOR_ROLES
 
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
 PEOPLE: list[dict[str, Any]] = [
@@ -45,6 +45,7 @@ def db_url(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 class Seeded:
     """One onboarding, written through the engine's own activities as the workflow would."""
 
+    records: Records
     account: str
     signed: datetime
     seq: int = 0
@@ -52,7 +53,7 @@ class Seeded:
     def at(self, day: float) -> datetime:
         return self.signed + timedelta(days=day)
 
-    def log(self, day: float, kind: str, name: str, detail: str = "", to: str | None = None) -> Seeded:
+    def log(self, day: float, kind: str, name: str, detail: str = "", to: str | None = None, **data: Any) -> Seeded:
         self.seq += 1
         entry = TimelineEntry(
             key=f"onboarding-{self.account}:{self.seq}",
@@ -63,8 +64,9 @@ class Seeded:
             actor="engine" if kind not in ("action", "event") else "someone",
             to=to,
             detail=detail,
+            data=data,
         )
-        record_timeline([entry])
+        self.records.record_timeline([entry])
         return self
 
     def email(self, day: float, template: str, to: str) -> Seeded:
@@ -73,7 +75,7 @@ class Seeded:
     def escalate(self, day: float, reason: str, resolved_on: float | None = None) -> Seeded:
         self.seq += 1
         key = f"onboarding-{self.account}/esc.{self.seq}"
-        open_escalation(
+        self.records.open_escalation(
             EscalationRequest(
                 key=key,
                 workflow_id=f"onboarding-{self.account}",
@@ -86,15 +88,18 @@ class Seeded:
             )
         )
         if resolved_on is not None:
-            resolve_escalation(
+            self.records.resolve_escalation(
                 ResolveRequest(key=key, account_id=self.account, by="csm", note="done", at=self.at(resolved_on))
             )
         return self
 
 
 def start(account: str, segment: str, days_ago: float, now: datetime, company: str = "") -> Seeded:
+    """Assign the team and return the onboarding to log to, through activities built from the
+    settings the test's environment says (the `db_url` fixture's database and roster)."""
+    settings = Settings.from_env()
     signed = now - timedelta(days=days_ago)
-    assign_team(
+    Staffing(settings).assign_team(
         AssignRequest(
             workflow_id=f"onboarding-{account}",
             account_id=account,
@@ -106,7 +111,7 @@ def start(account: str, segment: str, days_ago: float, now: datetime, company: s
             signed_at=signed,
         )
     )
-    return Seeded(account, signed)
+    return Seeded(Records(settings), account, signed)
 
 
 def seed(now: datetime = NOW) -> None:
@@ -114,29 +119,33 @@ def seed(now: datetime = NOW) -> None:
     m1 = start("m1", "mid_market", 100, now)
     m1.log(0, "phase", "kickoff_planning").email(0, "welcome", "champion").email(0, "kickoff_invitation", "champion")
     m1.log(3, "action", "kickoff_done", "goals agreed").log(10, "phase", "implementation")
-    m1.log(40, "event", "key_action", "report_shared")
-    m1.log(49, "event", "survey_answer", "goal reached: yes; CSAT 3; CES 4")
+    m1.log(40, "event", "key_action", "report_shared", action="report_shared")
+    m1.log(49, "event", "survey_answer", "goal reached: yes; CSAT 3; CES 4", goal_reached=True, csat=3, ces=4)
     m1.log(50, "completed", "onboarding_complete")
 
     m2 = start("m2", "mid_market", 70, now).log(0, "phase", "kickoff_planning")
-    m2.log(44, "event", "survey_answer", "goal reached: no; CSAT None; CES None")
+    m2.log(44, "event", "survey_answer", "goal not reached", goal_reached=False, csat=None, ces=None)
     m2.escalate(44, "Success survey: the customer has not reached their goal", resolved_on=45)
     m2.log(45, "completed", "onboarding_complete")
 
     s1 = start("s1", "smb", 60, now)
     s1.log(0, "phase", "self_serve_setup").email(0, "welcome", "champion")
-    s1.log(0.2, "action", "log_touch", "sales_handover: form complete")  # internal: not a customer touch
-    s1.log(0.5, "action", "log_touch", "personal_welcome: called Priya")
+    s1.log(
+        0.2, "action", "log_touch", "sales_handover: form complete", touch="sales_handover"
+    )  # internal: not a customer touch
+    s1.log(0.5, "action", "log_touch", "personal_welcome: called Priya", touch="personal_welcome")
     s1.email(1, "personal_welcome_reminder", "csm")  # internal: not a customer touch
     s1.email(1, "setup_day1", "champion").log(2, "phase", "early_training").log(9, "phase", "adoption_support")
-    s1.log(10, "event", "key_action", "booking_page_published")
+    s1.log(10, "event", "key_action", "Published the booking page", action="booking_page_published")
     s1.log(30, "phase", "success_validation").email(30, "success_survey", "champion")
-    s1.log(31, "event", "survey_answer", "goal reached: yes; CSAT 5; CES 2")
+    s1.log(31, "event", "survey_answer", "goal reached: yes; CSAT 5; CES 2", goal_reached=True, csat=5, ces=2)
     s1.log(31, "completed", "onboarding_complete")
 
     s2 = start("s2", "smb", 50, now).log(0, "phase", "self_serve_setup").email(3, "setup_day3", "billing")
     s2.log(5, "phase", "early_training").log(20, "completed", "onboarding_complete")
-    s2.log(35, "event", "key_action", "booking_page_published")  # after the 30-day window
+    s2.log(
+        35, "event", "key_action", "booking_page_published", action="booking_page_published"
+    )  # after the 30-day window
 
     s3 = start("s3", "smb", 40, now).log(0, "phase", "self_serve_setup").log(4, "phase", "early_training")
     s3.log(12, "cancelled", "churned", "went back to spreadsheets")
@@ -282,11 +291,11 @@ async def test_the_report_reads_what_a_real_onboarding_recorded(
     """The SMB happy path on the time-skipping server, then the report over its records."""
     run = await onboard("smb")
     await env.sleep(timedelta(hours=4))
-    await run.act(W.log_touch, HumanTouch(touch="personal_welcome", by="csm-leo"))
+    await run.act(HumanTouch(touch="personal_welcome", by="csm-leo"))
     await env.sleep(timedelta(hours=8))
     await run.event("first_login")
     await env.sleep(timedelta(days=2))
-    await run.act(W.module_completed, ModuleCompleted(module="quick_start"))
+    await run.act(ModuleCompleted(module="quick_start"))
     await env.sleep(timedelta(days=1))
     await run.event("key_action", action="booking_page_published")
     await env.sleep(timedelta(days=27))
