@@ -8,9 +8,11 @@ import yaml
 from sqlmodel import Session, select
 from typer.testing import CliRunner, Result
 
-from activities.team import assign_team
+from activities.team import Staffing
 from admin import app
+from onboarding.config import Settings
 from onboarding.db import Staff, engine
+from onboarding.effects import Assignment
 from tests.test_assignment import request
 
 PEOPLE = [
@@ -47,6 +49,11 @@ def roster_file(tmp_path: Path, people: list[dict[str, object]]) -> Path:
     return path
 
 
+def assign(n: int) -> Assignment:
+    """Assign SMB onboarding n as the worker would, on the database the environment names (db_url's)."""
+    return Staffing(Settings.from_env()).assign_team(request(n, "smb"))
+
+
 def ids(url: str) -> list[str]:
     with Session(engine(url)) as db:
         return sorted(db.exec(select(Staff.id)).all())
@@ -59,7 +66,7 @@ def test_import_then_list_load_against_capacity(db_url: str, tmp_path: Path) -> 
     assert staff("import", str(path)).output == f"imported 2 people from {path}: 0 new, 2 updated\n"
 
     for n in range(3):
-        assign_team(request(n, "smb"))
+        assign(n)
     listing = staff()
     assert listing.exit_code == 0
     assert listing.output.splitlines() == [
@@ -128,7 +135,8 @@ def test_add_and_change_people(db_url: str, tmp_path: Path) -> None:
 
     # csm-a 0/2 and csm-b 0/40 tie on load: csm-a by id. Take csm-a off new work and csm-b gets it.
     assert staff("set", "csm-a", "--inactive").output == "changed csm-a (csm, smb, capacity 2)\n"
-    assert assign_team(request(1, "smb")).team.csm.id == "csm-b"
+    chosen = assign(1).team
+    assert chosen and chosen.csm.id == "csm-b"
     assert (
         staff("set", "csm-b", "--capacity", "1", "--segment", "smb").output == "changed csm-b (csm, smb, capacity 1)\n"
     )
