@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from temporalio.testing import WorkflowEnvironment
@@ -12,10 +13,12 @@ from onboarding.messages import (
     KickoffDone,
     ModuleCompleted,
     Pause,
+    ProductEvent,
     Resume,
     SkipStep,
     SuccessCriteriaMet,
 )
+from service import send
 from tests.conftest import Run
 
 DAY = timedelta(days=1)
@@ -99,4 +102,19 @@ async def mid_market_happy_path(env: WorkflowEnvironment, run: Run) -> None:
     await env.sleep(5 * DAY)  # day 30
     assert (await run.status()).phase == "success_validation"
     await run.event("survey_answer", goal_reached=True, csat=4, ces=3)
+    await env.sleep(8 * DAY)
+
+
+async def chatty_product(env: WorkflowEnvironment, run: Run) -> None:
+    """A product that reports every key action: 2,400 events in the first week, enough for the
+    onboarding to continue as new before it completes; success on day 8, a check-in a week later."""
+    for day in range(8):
+        await env.sleep(DAY)
+        for batch in range(12):
+            events = [
+                send.signal(run.latest, ProductEvent(name="key_action", action="booking_made", id=f"{day}-{batch}-{n}"))
+                for n in range(25)
+            ]
+            await asyncio.gather(*events)
+    await run.act(SuccessCriteriaMet(evidence="2,400 bookings made online"))
     await env.sleep(8 * DAY)

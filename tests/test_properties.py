@@ -30,7 +30,7 @@ from intake.app import IntakeSettings, create_app
 from intake.signing import headers
 from onboarding import playbook
 from onboarding.email.render import available
-from onboarding.journey import Journey, OnboardingInput, Progress
+from onboarding.journey import Journey, OnboardingInput, Progress, view
 from onboarding.messages import ProductEvent
 from onboarding.models import NOT_TEXT_KEY, SEGMENTS, Contract, Segment, problems
 from onboarding.playbook import PlaybookError, parse_duration
@@ -273,8 +273,8 @@ def test_a_spoilt_playbook_is_refused_line_by_line_or_runs(data: dict[str, Any])
     # Accepted: the rules must be able to run it from the day it is signed.
     now = datetime(2026, 3, 2, 9, tzinfo=UTC)
     signed = starter.parse_contract((ROOT / "contracts" / f"{pb.segment}.json").read_text(), now=now)
-    journey = Journey(signed, pb, Progress(phase_started_at=now, last_activity_at=now))
-    assert journey.status(now).phase == pb.phases[0].id
+    journey = Journey(signed, pb, Progress(ref="onboarding-x.1", phase_started_at=now, last_activity_at=now))
+    assert view.status(journey, now).phase == pb.phases[0].id
     journey.next_wake(now)
 
 
