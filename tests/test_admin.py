@@ -18,7 +18,7 @@ live = live_stack.live
 
 ACT = [
     "kickoff-done", "module-done", "step-done", "criteria-met", "skip", "invite", "pause",
-    "resume", "reassign", "cancel", "touch", "resolve", "event",
+    "resume", "reassign", "contact", "cancel", "touch", "resolve", "event",
 ]  # fmt: skip
 LOOK = ["list", "status", "timeline", "escalations"]
 

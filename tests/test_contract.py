@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from starter import ContractError, parse_contract
+from service.start import ContractError, parse_contract
 from tests.conftest import CONTRACTS, contract
 
 ROOT = Path(__file__).resolve().parent.parent

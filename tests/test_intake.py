@@ -61,6 +61,7 @@ def test_a_signed_contract_starts_one_onboarding_and_a_repeat_finds_it(live: Liv
         "segment": "smb",
         "outcome": "started",
         "run_url": f"{live.ui_url}/namespaces/default/workflows/onboarding-{account}",
+        "previous": None,
     }
     live.wait_for_timeline(account)  # the worker runs it: welcome sent, first phase begun
 
