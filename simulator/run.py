@@ -2,29 +2,31 @@
 
 The real workflow runs the real playbook with the real activities, except that email goes to
 an in-memory sink (still rendered) and the database is a throwaway SQLite file, one per
-simulation. The scenario's actions are sent as the workflow's own signal and updates at their
-virtual day; an update the workflow refuses becomes a `rejected` line. Before each action
-the run waits until the workflow is idle, so a rule due at the very moment of an action always
-acts first and every run of a scenario gives the same timeline.
+simulation, served by a worker of its own whose activities are built from that simulation's
+Settings (nothing is read from or written to os.environ). The scenario's actions are sent by
+their catalogue names (service.send) at their virtual day; an update the workflow refuses
+becomes a `rejected` line. Before each action the run waits until the workflow is idle, so a
+rule due at the very moment of an action always acts first and every run of a scenario gives
+the same timeline.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
-import os
 import shutil
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 from sqlmodel import Session, select
 from temporalio.api.enums.v1 import EventType
@@ -38,12 +40,14 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 import activities
-import starter
 from connection import binary, register_search_attributes
-from onboarding import effects
+from onboarding.config import Settings
 from onboarding.db import TimelineEvent, engine, upgrade
-from onboarding.models import Contract, ProductEvent, Segment, Status
+from onboarding.messages import ProductEvent
+from onboarding.models import Contract, Segment, Status
 from onboarding.playbook import Playbook
+from service import send
+from service.start import ContractError, parse_contract, start
 from simulator import history
 from simulator.order import EffectOrder
 from simulator.scenario import Scenario, ScenarioError, Step
@@ -109,7 +113,6 @@ class Simulator:
 
     def __init__(self) -> None:
         self._stack = contextlib.AsyncExitStack()  # what __aexit__ undoes
-        self.sink = EmailSink()
         self.order = EffectOrder()
         self.task_queue = f"simulation-{uuid.uuid4().hex[:8]}"
         self.runs = 0
@@ -126,24 +129,13 @@ class Simulator:
             await register_search_attributes(self.env.client)
             self.folder = Path(tempfile.mkdtemp(prefix="simulation-"))
             stack.callback(shutil.rmtree, self.folder, ignore_errors=True)
-            self._keep_environment(stack)
-            os.environ["OUTBOX_DIR"] = str(self.folder / "outbox")
             self.schema = self.folder / "schema.db"
-            url = f"sqlite:///{self.schema}"
-            upgrade(url)
-            engine(url).dispose()
-            every = cast("list[Callable[..., Any]]", activities.ALL)
-            real = [a for a in every if a.__name__ != effects.SEND_EMAIL]
-            worker = Worker(
-                self.env.client,
-                task_queue=self.task_queue,
-                workflows=[OnboardingWorkflow],
-                activities=[*real, self.sink.activity()],
-                interceptors=[self.order],
-                activity_executor=ThreadPoolExecutor(4),
-                max_concurrent_activities=4,
+            self.settings = dataclasses.replace(
+                Settings.from_env(), database_url=f"sqlite:///{self.schema}", outbox_dir=self.folder / "outbox"
             )
-            await stack.enter_async_context(worker)
+            upgrade(self.settings.database_url)
+            engine(self.settings.database_url).dispose()
+            self.sink = EmailSink(self.settings)
             self._stack = stack.pop_all()
         return self
 
@@ -152,19 +144,21 @@ class Simulator:
     ) -> None:
         await self._stack.__aexit__(kind, error, tb)
 
-    @staticmethod
-    def _keep_environment(stack: contextlib.AsyncExitStack) -> None:
-        """Simulations point the activities at their own files; put the caller's settings back after."""
-        saved = {name: os.environ.get(name) for name in ("DATABASE_URL", "OUTBOX_DIR")}
-
-        def restore() -> None:
-            for name, value in saved.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
-
-        stack.callback(restore)
+    @contextlib.asynccontextmanager
+    async def _worker(self, settings: Settings) -> AsyncIterator[str]:
+        """A worker for one simulation, its activities on that simulation's database; yields its task queue."""
+        queue = f"{self.task_queue}-{self.runs}"
+        real = [a for a in activities.for_worker(settings) if a.__name__ != "send_email"]
+        async with Worker(
+            self.client,
+            task_queue=queue,
+            workflows=[OnboardingWorkflow],
+            activities=[*real, self.sink.send_email],
+            interceptors=[self.order],
+            activity_executor=ThreadPoolExecutor(4),
+            max_concurrent_activities=4,
+        ):
+            yield queue
 
     @property
     def client(self) -> Client:
@@ -180,24 +174,24 @@ class Simulator:
         self.runs += 1
         database = self.folder / f"run-{self.runs}.db"
         shutil.copyfile(self.schema, database)
-        url = f"sqlite:///{database}"
-        os.environ["DATABASE_URL"] = url
+        settings = dataclasses.replace(self.settings, database_url=f"sqlite:///{database}")
         try:
             contract = self._contract(scenario, plan.segment, await self.env.get_current_time())
-            handle = await starter.start(self.client, contract, plan, self.task_queue)
-            journey = _Journey(self, contract)
-            try:
-                rejected, human = await journey.play(scenario.steps, days)
-                first_run = handle.first_execution_run_id or handle.result_run_id
-                assert first_run, "a started workflow has a run id"
-                histories = await history.runs(self.client, handle.id, first_run)
-                status = await journey.status()
-            finally:
-                await journey.end()
+            async with self._worker(settings) as queue:
+                handle = await start(self.client, contract, plan, queue)
+                journey = _Journey(self, contract)
+                try:
+                    rejected, human = await journey.play(scenario.steps, days)
+                    first_run = handle.first_execution_run_id or handle.result_run_id
+                    assert first_run, "a started workflow has a run id"
+                    histories = await history.runs(self.client, handle.id, first_run)
+                    status = await journey.status()
+                finally:
+                    await journey.end()
             if histories[-1][-1].event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED:
                 failure = histories[-1][-1].workflow_execution_failed_event_attributes.failure.message
                 raise SimulationError(f"the workflow failed: {failure}")
-            timeline = self._timeline(contract.account_id, journey.signed_at) + rejected
+            timeline = self._timeline(settings.database_url, contract.account_id, journey.signed_at) + rejected
             return Result(
                 scenario=scenario.name,
                 segment=plan.segment,
@@ -213,7 +207,7 @@ class Simulator:
                 seconds=round(time.monotonic() - started, 2),
             )
         finally:
-            engine(url).dispose()
+            engine(settings.database_url).dispose()
 
     def _contract(self, scenario: Scenario, segment: Segment, now: datetime) -> Contract:
         """The scenario's contract, signed now, for this segment, under an account id of its own.
@@ -225,15 +219,15 @@ class Simulator:
         data["account_id"] = f"{str(data.get('account_id', 'simulated'))[:40]}-sim-{uuid.uuid4().hex[:8]}"
         data["segment"] = segment
         try:
-            return starter.parse_contract(json.dumps(data, default=str), now=now)
-        except starter.ContractError as e:
+            return parse_contract(json.dumps(data, default=str), now=now)
+        except ContractError as e:
             raise ScenarioError(
                 "\n".join(f"{scenario.source}: contract.{line}" for line in str(e).splitlines())
             ) from None
 
-    def _timeline(self, account_id: str, signed_at: datetime) -> list[Entry]:
+    def _timeline(self, url: str, account_id: str, signed_at: datetime) -> list[Entry]:
         """The sink's emails and the activities' timeline rows, in the order the workflow ran them."""
-        with Session(engine(os.environ["DATABASE_URL"])) as db:
+        with Session(engine(url)) as db:
             rows = db.exec(select(TimelineEvent).where(TimelineEvent.account_id == account_id)).all()
         found: list[tuple[str, Entry]] = []
         for row in rows:
@@ -346,9 +340,9 @@ class _Journey:
         message = step.message(self.signed_at)
         try:
             if isinstance(message, ProductEvent):
-                await self.handle.signal(OnboardingWorkflow.product_event, message)
+                await send.signal(self.handle, message)
             else:
-                await self.handle.execute_update(step.action, message, result_type=Status)
+                await send.act(self.handle, message)
         except WorkflowUpdateFailedError as e:
             return _reason(e)
         except RPCError as e:

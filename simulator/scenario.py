@@ -29,44 +29,17 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from onboarding.models import (
-    EVENT_NAMES,
-    Action,
-    Cancel,
-    Contract,
-    HumanTouch,
-    Invite,
-    KickoffDone,
-    ModuleCompleted,
-    Pause,
-    ProductEvent,
-    Reassign,
-    ResolveEscalation,
-    Resume,
-    Segment,
-    StepAction,
-    SuccessCriteriaMet,
-    field_path,
-    problems,
-)
+from onboarding.messages import BY_NAME, EVENT_NAMES, Action, ProductEvent
+from onboarding.models import Contract, Segment, field_path, problems
 from simulator.timeline import Kind
 
 CONTRACTS = Path(__file__).resolve().parent.parent / "contracts"
 
-# CSM actions: the workflow's updates, by name, with the message each one takes.
+# CSM actions: the catalogue's updates, by name, with the message each one takes.
 UPDATES: dict[str, type[Action]] = {
-    "kickoff_done": KickoffDone,
-    "module_completed": ModuleCompleted,
-    "success_criteria_met": SuccessCriteriaMet,
-    "skip_step": StepAction,
-    "complete_step": StepAction,
-    "invite": Invite,
-    "pause": Pause,
-    "resume": Resume,
-    "reassign": Reassign,
-    "cancel": Cancel,
-    "log_touch": HumanTouch,
-    "resolve_escalation": ResolveEscalation,
+    name: kind.model  # type: ignore[misc]  # every update's model is an Action
+    for name, kind in BY_NAME.items()
+    if kind.via == "update"
 }
 # Product events: the workflow's `product_event` signal; (arguments taken, arguments required).
 EVENT_ARGS: dict[str, tuple[frozenset[str], frozenset[str]]] = {

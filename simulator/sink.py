@@ -1,6 +1,6 @@
 """Where a simulation's email goes: rendered exactly as the real sender would, then kept in memory.
 
-The activity has the real one's name, so the workflow cannot tell the difference. A template
+Its `send_email` activity has the real one's name and input, so the workflow cannot tell the difference. A template
 that does not render is noted, and the simulation stops with it at the next quiet moment (see
 simulator.run); the workflow is told the email went, so it neither retries nor escalates in
 the meantime (an escalation notice with a broken template would otherwise escalate itself).
@@ -9,13 +9,11 @@ the meantime (an escalation notice with a broken template would otherwise escala
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from temporalio import activity
 
-from onboarding import effects
 from onboarding.config import Settings
 from onboarding.effects import EmailRequest
 from onboarding.email import compose
@@ -44,7 +42,8 @@ class RenderFailure:
 class EmailSink:
     """Every email of every simulated onboarding, once per touch key, in sending order."""
 
-    def __init__(self) -> None:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings  # what the templates' context takes from the settings (links, sender)
         self._lock = threading.Lock()
         self._sent: dict[str, Sent] = {}
         self._failures: list[RenderFailure] = []
@@ -57,23 +56,20 @@ class EmailSink:
         with self._lock:
             return [f for f in self._failures if f.account_id == account_id]
 
-    def activity(self) -> Callable[[EmailRequest], str]:
-        @activity.defn(name=effects.SEND_EMAIL)
-        def send_email(request: EmailRequest) -> str:
-            try:
-                mail = render(request.template, request.locale, compose.context(request, Settings.from_env()))
-            except Exception as e:  # any error in a template is the template's fault
-                failure = RenderFailure(
-                    request.account_id, request.at, request.template, request.to.role, f"{type(e).__name__}: {e}"
-                )
-                with self._lock:
-                    self._failures.append(failure)
-                return request.key
+    @activity.defn(name="send_email")
+    def send_email(self, request: EmailRequest) -> str:
+        try:
+            mail = render(request.template, request.locale, compose.context(request, self.settings))
+        except Exception as e:  # any error in a template is the template's fault
+            failure = RenderFailure(
+                request.account_id, request.at, request.template, request.to.role, f"{type(e).__name__}: {e}"
+            )
             with self._lock:
-                self._sent.setdefault(
-                    request.key,
-                    Sent(request.key, request.account_id, request.at, request.template, request.to.role, mail.subject),
-                )
+                self._failures.append(failure)
             return request.key
-
-        return send_email
+        with self._lock:
+            self._sent.setdefault(
+                request.key,
+                Sent(request.key, request.account_id, request.at, request.template, request.to.role, mail.subject),
+            )
+        return request.key
