@@ -11,6 +11,7 @@ network and scheduling noise, this is where a change to an activity shows first.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import sys
 import tempfile
 import time
@@ -25,9 +26,9 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import ActivityEnvironment
 
-from activities.email import send_email
-from activities.records import record_timeline
-from activities.team import assign_team
+from activities.email import Mailer
+from activities.records import Records
+from activities.team import Staffing
 from bench import common
 from bench.history import SCENARIOS, closed_onboardings, runs_of
 from onboarding import playbook
@@ -122,9 +123,8 @@ def timed(calls: list[Callable[[], Any]], sql: Statements, chunks: int = 5) -> d
     }
 
 
-def measure(onboardings: int, emails: list[EmailRequest]) -> dict[str, Any]:
-    """Run each activity on the engine's settings as environment variables say, as a worker does."""
-    settings = Settings.from_env()
+def measure(onboardings: int, emails: list[EmailRequest], settings: Settings) -> dict[str, Any]:
+    """Run each activity on objects built from `settings`, as a worker builds them."""
     upgrade(settings.database_url)
     sql = Statements(settings.database_url)
     run = ActivityEnvironment().run
@@ -142,6 +142,7 @@ def measure(onboardings: int, emails: list[EmailRequest]) -> dict[str, Any]:
         )
         for i in range(onboardings)
     ]
+    assign_team, record_timeline = Staffing(settings).assign_team, Records(settings).record_timeline
     figures = {"assign_team": timed([partial(run, assign_team, a) for a in accounts], sql)}
     batches = [timeline_batch(a, n) for a in accounts for n in range(3)]
     figures["record_timeline"] = timed([partial(run, record_timeline, b) for b in batches], sql)
@@ -152,7 +153,7 @@ def measure(onboardings: int, emails: list[EmailRequest]) -> dict[str, Any]:
     ]
     contexts = [(r.template, r.locale, compose.context(r, settings)) for r in requests]
     figures["render"] = timed([partial(render, *c) for c in contexts], sql)
-    figures["send_email"] = timed([partial(run, send_email, r) for r in requests], sql)
+    figures["send_email"] = timed([partial(run, Mailer(settings).send_email, r) for r in requests], sql)
     engine(settings.database_url).dispose()
     return figures
 
@@ -165,13 +166,14 @@ def main(argv: list[str] | None = None) -> int:
     emails = asyncio.run(captured_emails())
     with tempfile.TemporaryDirectory(prefix="bench-") as scratch:
         folder = Path(scratch)
-        with common.environment(
-            DATABASE_URL=f"sqlite:///{folder / 'onboarding.db'}",
-            OUTBOX_DIR=str(folder / "outbox"),
-            STAFF_FILE=str(common.write_roster(folder, onboardings)),
-            EMAIL_BACKEND="outbox",
-        ):
-            figures = measure(onboardings, emails)
+        settings = dataclasses.replace(
+            Settings.from_env(),
+            database_url=f"sqlite:///{folder / 'onboarding.db'}",
+            outbox_dir=folder / "outbox",
+            staff_file=common.write_roster(folder, onboardings),
+            email_backend="outbox",
+        )
+        figures = measure(onboardings, emails, settings)
     common.write(
         "activity_cost",
         args,
