@@ -73,7 +73,7 @@ class SendGrid:
 
 
 @pytest.fixture
-def sendgrid(
+def sendgrid(  # tests name it before `onboard`: the worker reads the settings when it is built
     stand_in: HTTPServer, webhook_key: ec.EllipticCurvePrivateKey, monkeypatch: pytest.MonkeyPatch, settings: Settings
 ) -> Iterator[SendGrid]:
     monkeypatch.setenv("EMAIL_BACKEND", "sendgrid")
@@ -153,8 +153,8 @@ def answered(row: OutboxEmail) -> bool:
 
 async def test_a_lost_answer_is_settled_by_the_webhook_and_never_sent_twice(
     env: WorkflowEnvironment,
-    onboard: Onboard,
     sendgrid: SendGrid,
+    onboard: Onboard,
     intake: httpx.AsyncClient,
     webhook_key: ec.EllipticCurvePrivateKey,
     settings: Settings,
@@ -178,8 +178,8 @@ async def test_a_lost_answer_is_settled_by_the_webhook_and_never_sent_twice(
 
 async def test_no_confirmation_asks_a_person_instead_of_sending_again(
     env: WorkflowEnvironment,
-    onboard: Onboard,
     sendgrid: SendGrid,
+    onboard: Onboard,
     intake: httpx.AsyncClient,
     webhook_key: ec.EllipticCurvePrivateKey,
     settings: Settings,
@@ -202,7 +202,7 @@ async def test_no_confirmation_asks_a_person_instead_of_sending_again(
 
 
 async def test_a_refused_address_escalates_with_sendgrids_reason(
-    env: WorkflowEnvironment, onboard: Onboard, sendgrid: SendGrid, settings: Settings
+    env: WorkflowEnvironment, sendgrid: SendGrid, onboard: Onboard, settings: Settings
 ) -> None:
     def answer(mail: dict[str, Any], n: int) -> Response:
         if mail["categories"][1] == "welcome":
@@ -224,7 +224,7 @@ async def test_a_refused_address_escalates_with_sendgrids_reason(
     assert outbox(settings, "welcome").status == "failed"
 
 
-async def test_a_rate_limit_is_waited_out(env: WorkflowEnvironment, onboard: Onboard, sendgrid: SendGrid) -> None:
+async def test_a_rate_limit_is_waited_out(env: WorkflowEnvironment, sendgrid: SendGrid, onboard: Onboard) -> None:
     def answer(mail: dict[str, Any], n: int) -> Response:
         if n == 1:
             headers = {"X-RateLimit-Reset": str(int(time.time()) + 60)}
@@ -241,7 +241,7 @@ async def test_a_rate_limit_is_waited_out(env: WorkflowEnvironment, onboard: Onb
 
 
 async def test_a_forged_webhook_is_refused_and_changes_nothing(
-    env: WorkflowEnvironment, onboard: Onboard, sendgrid: SendGrid, intake: httpx.AsyncClient, settings: Settings
+    env: WorkflowEnvironment, sendgrid: SendGrid, onboard: Onboard, intake: httpx.AsyncClient, settings: Settings
 ) -> None:
     run = await onboard("smb")
     row = await until(settings, "welcome", lambda r: r.status == "sent")
@@ -261,8 +261,8 @@ async def test_a_forged_webhook_is_refused_and_changes_nothing(
 
 async def test_a_duplicate_bounce_is_applied_once_and_the_address_is_suppressed(
     env: WorkflowEnvironment,
-    onboard: Onboard,
     sendgrid: SendGrid,
+    onboard: Onboard,
     intake: httpx.AsyncClient,
     webhook_key: ec.EllipticCurvePrivateKey,
     settings: Settings,
@@ -291,8 +291,8 @@ async def test_a_duplicate_bounce_is_applied_once_and_the_address_is_suppressed(
 
 async def test_opening_customer_mail_counts_as_activity(
     env: WorkflowEnvironment,
-    onboard: Onboard,
     sendgrid: SendGrid,
+    onboard: Onboard,
     intake: httpx.AsyncClient,
     webhook_key: ec.EllipticCurvePrivateKey,
     settings: Settings,
@@ -312,7 +312,7 @@ async def test_opening_customer_mail_counts_as_activity(
 
 
 async def test_one_click_unsubscribe_stops_onboarding_mail(
-    env: WorkflowEnvironment, onboard: Onboard, sendgrid: SendGrid, intake: httpx.AsyncClient, settings: Settings
+    env: WorkflowEnvironment, sendgrid: SendGrid, onboard: Onboard, intake: httpx.AsyncClient, settings: Settings
 ) -> None:
     run = await onboard("smb")
     await until(settings, "welcome", lambda r: r.status == "sent")
@@ -352,7 +352,7 @@ async def test_the_local_outbox_writes_an_eml_a_person_can_open(
 
 
 async def test_a_provider_refusing_everything_opens_one_task_per_touch_and_settles(
-    env: WorkflowEnvironment, onboard: Onboard, sendgrid: SendGrid, settings: Settings
+    env: WorkflowEnvironment, sendgrid: SendGrid, onboard: Onboard, settings: Settings
 ) -> None:
     """A revoked API key: each customer touch opens one task; the refused notices about those
     tasks are recorded, not escalated again (that looped forever)."""
