@@ -15,7 +15,7 @@ import time
 import traceback
 from collections.abc import Callable
 
-from bench import activity_cost, common, history, idle, latency, replay, simulation, throughput
+from bench import activity_cost, chatty, common, history, idle, latency, replay, simulation, throughput
 
 BENCHMARKS: dict[str, Callable[[list[str]], int]] = {
     "history": history.main,
@@ -25,8 +25,9 @@ BENCHMARKS: dict[str, Callable[[list[str]], int]] = {
     "latency": latency.main,
     "throughput": throughput.main,
     "idle": idle.main,
+    "chatty": chatty.main,
 }
-WORKERS = {"latency", "throughput", "idle"}  # the ones that take --database-url and --no-bytecode
+WORKERS = {"latency", "throughput", "idle", "chatty"}  # the ones that take --database-url and --no-bytecode
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -28,6 +28,7 @@ from temporalio.client import Client, WorkflowContinuedAsNewError, WorkflowUpdat
 import starter
 from bench.floor import QUEUE, FloorWorkflow, Shape
 from onboarding.email.local import eml_path
+from onboarding.journey.state import onboarding_ref
 from onboarding.messages import HumanTouch, ModuleCompleted, ProductEvent
 from service import send
 
@@ -115,6 +116,7 @@ async def engine_journey(client: Client, account_id: str) -> Trip:
     """Sign, play every step in turn, and wait until the onboarding completes."""
     handle = await starter.start(client, contract(account_id))
     trip = Trip(handle.id, time.time())
+    ref = onboarding_ref(handle.id, handle.result_run_id or "")
     for n, step in enumerate(STEPS):
         await _at(trip.started, n)
         sent = time.time()
@@ -124,7 +126,7 @@ async def engine_journey(client: Client, account_id: str) -> Trip:
         else:
             await patiently(partial(send.act, handle, message.model_copy(update={"id": f"step-{n}"})))
         if step.email:
-            trip.sent.append((sent, f"{handle.id}/{step.email}"))
+            trip.sent.append((sent, f"{ref}/{step.email}"))
     first_run = client.get_workflow_handle(handle.id, run_id=handle.result_run_id)
     with contextlib.suppress(WorkflowContinuedAsNewError):  # done: on into the check-in cadence
         await first_run.result(follow_runs=False)

@@ -27,6 +27,7 @@ from bench import common
 from bench.journey import Trip, contract, engine_journey
 from bench.throughput import gated
 from onboarding.email.local import eml_path
+from onboarding.journey.state import onboarding_ref
 from onboarding.messages import ProductEvent
 from service import send
 
@@ -49,7 +50,8 @@ async def one_at_a_time(client: Client, outbox: Path, account_id: str) -> Trip:
     """One onboarding on an otherwise idle worker: each event waits until the last one's emails are out."""
     handle = await starter.start(client, contract(account_id))
     trip = Trip(handle.id, time.time())
-    await arrived(outbox, f"{handle.id}/signed.welcome")
+    ref = onboarding_ref(handle.id, handle.result_run_id or "")
+    await arrived(outbox, f"{ref}/signed.welcome")
     for n, (event, (email, last)) in enumerate(
         (
             (ProductEvent(name="first_login"), FIRST_LOGIN),
@@ -59,8 +61,8 @@ async def one_at_a_time(client: Client, outbox: Path, account_id: str) -> Trip:
         await asyncio.sleep(0.1)  # the workflow task after the last email completes
         sent = time.time()
         await send.signal(handle, event.model_copy(update={"id": f"{account_id}-{n}"}))
-        trip.sent.append((sent, f"{handle.id}/{email}"))
-        await arrived(outbox, f"{handle.id}/{last}")
+        trip.sent.append((sent, f"{ref}/{email}"))
+        await arrived(outbox, f"{ref}/{last}")
     first_run = client.get_workflow_handle(handle.id, run_id=handle.result_run_id)
     with contextlib.suppress(WorkflowContinuedAsNewError):  # done: on into the check-in cadence
         await first_run.result(follow_runs=False)

@@ -174,6 +174,22 @@ def activity_cost(r: dict[str, Any]) -> str:
     return table(("activity", "calls", "SQL statements each", "commits each", "CPU ms each (best)", "median"), rows)
 
 
+def chatty(r: dict[str, Any]) -> str:
+    rows = [
+        (
+            r["events_sent"],
+            r["events_recorded"],
+            r["runs"],
+            r["largest_run_events"],
+            r["largest_run_kib"],
+            r["events_per_second_absorbed"],
+            r["status"].lower(),
+        )
+    ]
+    header = ("events sent", "recorded", "runs", "largest run: events", "KiB", "events/s absorbed", "onboarding")
+    return table(header, rows)
+
+
 SECTIONS = {
     "throughput": throughput,
     "idle": idle,
@@ -182,6 +198,7 @@ SECTIONS = {
     "simulation": simulation,
     "replay": replay,
     "activity_cost": activity_cost,
+    "chatty": chatty,
 }
 
 
@@ -238,6 +255,10 @@ def summary(results: dict[str, dict[str, Any]]) -> str:
             for journey, j in journeys.items():
                 label = f"history, {segment.replace('_', '-')} {journey.replace('_', ' ')}"
                 rows.append((label, f"{j['events']} events, {j['bytes'] / 1024:.1f} KiB", "", ""))
+    if c := results.get("chatty"):
+        label = f"chatty product, {c['events_sent']} events"
+        value = f"{c['runs']} runs, largest {c['largest_run_events']} events; {c['events_recorded']} recorded"
+        rows.append((label, value, "", ""))
     if sim := results.get("simulation"):
         b = sim["batch"]
         rows.append((f"simulator, {b['runs']} scenarios", f"{b['days_per_second']} virtual days/s", "", ""))

@@ -126,6 +126,12 @@ def test_a_first_send_claims_then_proves_in_two_commits(results: dict[str, dict[
     assert send["sql_statements_each"] == 6, "look up, suppression, claimed insert, sent, timeline check, timeline row"
 
 
+def test_a_chatty_product_loses_no_event_and_keeps_runs_small(results: dict[str, dict[str, Any]]) -> None:
+    c = results["chatty"]
+    assert c["events_recorded"] == c["events_sent"] == c["settings"]["events"]
+    assert c["largest_run_events"] < 5_000 and c["status"] == "RUNNING"
+
+
 def test_the_report_prints_every_figure_from_the_json(results: dict[str, dict[str, Any]]) -> None:
     throughput = results["throughput"]
     headline = report.summary(results)

@@ -48,7 +48,7 @@ with workflow.unsafe.imports_passed_through():
         describe,
         view,
     )
-    from onboarding.journey.state import EngineMessage
+    from onboarding.journey.state import EngineMessage, onboarding_ref
     from onboarding.messages import BY_NAME, Message, Reassign
     from onboarding.models import StaffMember, Status, problems
     from workflows import attributes
@@ -73,7 +73,8 @@ class OnboardingWorkflow:
     @workflow.init
     def __init__(self, input: OnboardingInput) -> None:
         now, info = workflow.now(), workflow.info()
-        fresh = Progress(ref=f"{info.workflow_id}.{info.run_id[:8]}", phase_started_at=now, last_activity_at=now)
+        ref = onboarding_ref(info.workflow_id, info.run_id)  # only a first run starts without progress
+        fresh = Progress(ref=ref, phase_started_at=now, last_activity_at=now)
         self.journey = Journey(input.contract, input.playbook, input.progress or fresh)
         self.mail: Lane[Effect] = Lane(self._send, lambda a, b: False)
         self.records: Lane[Effect] = Lane(

@@ -16,6 +16,12 @@ SEEN_KEPT = 1000
 """How many message ids are remembered for deduplication (a redelivery comes within hours)."""
 
 
+def onboarding_ref(workflow_id: str, first_run_id: str) -> str:
+    """The prefix of every key an onboarding writes: its workflow id and first run, so an
+    account onboarded again (a new first run) writes new keys."""
+    return f"{workflow_id}.{first_run_id[:8]}"
+
+
 class Interval(BaseModel):
     start: datetime
     end: datetime
