@@ -57,7 +57,7 @@ def act(account: str, name: str, done: str, /, **fields: Any) -> None:
     try:
         status = run(calls.update(account, action))
     except KeyboardInterrupt:
-        fail(calls.unanswered(account_of(account), name, "interrupted before an answer"), code=130)
+        fail(calls.unanswered(account_of(account), name, "interrupted before an answer"), code=calls.UNANSWERED)
     typer.echo(f"{account_of(account)}: {done}; {one_line(status)}")
 
 

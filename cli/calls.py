@@ -31,6 +31,7 @@ from service import send
 
 T = TypeVar("T")
 UNANSWERED = 3  # the exit code of an action whose outcome is not known yet
+WORKER = "is the worker running (python worker.py, or python stack.py)?"
 
 
 def timeout() -> float:
@@ -45,10 +46,6 @@ def timeout() -> float:
     return seconds
 
 
-def no_worker(seconds: float) -> str:
-    return f"no answer within {seconds:g} seconds: is the worker running (python worker.py, or python stack.py)?"
-
-
 async def gone(c: Client, account: str) -> NoReturn:
     """The onboarding cannot take the call: it never existed, or its run has ended."""
     account_id = account_of(account)
@@ -60,11 +57,12 @@ async def gone(c: Client, account: str) -> NoReturn:
     fail(f"the onboarding for {account_id} has ended ({status}); it takes no more actions or events")
 
 
-async def plainly(account: str, call: Callable[[Client], Awaitable[T]], unanswered: Callable[[], NoReturn]) -> T:
+async def plainly(account: str, call: Callable[[Client], Awaitable[T]], unanswered: Callable[[str], NoReturn]) -> T:
     """Connect and make one call to the onboarding within the timeout; any refusal becomes a sentence
-    and a non-zero exit, and no answer in time calls `unanswered`."""
+    and a non-zero exit. No answer in time, or Ctrl-C while waiting, calls `unanswered` with the reason."""
+    seconds = timeout()
     try:
-        async with asyncio.timeout(timeout()):
+        async with asyncio.timeout(seconds) as deadline:
             c = await client()
             try:
                 return await call(c)
@@ -78,10 +76,13 @@ async def plainly(account: str, call: Callable[[Client], Awaitable[T]], unanswer
                 if e.status != RPCStatusCode.DEADLINE_EXCEEDED:
                     fail(f"Temporal refused the call: {e.message}")
             except WorkflowUpdateRPCTimeoutOrCancelledError:
-                pass
+                pass  # the deadline passed, or Ctrl-C cancelled the call
     except TimeoutError:
         pass
-    unanswered()
+    task = asyncio.current_task()
+    if task and task.cancelling() and not deadline.expired():  # Ctrl-C (asyncio.run cancels the command)
+        unanswered("interrupted before an answer")
+    unanswered(f"no answer within {seconds:g} seconds: {WORKER}")
 
 
 async def update(account: str, action: Action) -> Status:
@@ -107,24 +108,24 @@ async def update(account: str, action: Action) -> Status:
         return status
 
     if entry.again:
-        typer.echo(f"{account_id}: sending again the {name} left unanswered earlier; it applies at most once", err=True)
-    why = f"no answer within {seconds:g} seconds (is the worker running?)"
-    return await plainly(account, call, lambda: fail(unanswered(account_id, name, why), code=UNANSWERED))
+        again = f"{account_id}: resending the {name} action an earlier run left unanswered (applied at most once)"
+        typer.echo(again, err=True)
+    return await plainly(account, call, lambda why: fail(unanswered(account_id, name, why), code=UNANSWERED))
 
 
 def unanswered(account_id: str, name: str, why: str) -> str:
     """What a CSM needs to know about an action sent without an answer: it may still happen, once."""
     return (
-        f"{account_id}: {why}, so the {name} action may still be applied when a worker picks it up.\n"
-        f"Check with: python admin.py status {account_id}\n"
+        f"{account_id}: {why}\n"
+        f"The {name} action may still be applied when a worker picks it up."
+        f" Check: python admin.py status {account_id}\n"
         "Running the same command again applies it at most once."
     )
 
 
 async def signal(account: str, event: ProductEvent) -> None:
     """Send a product event (a signal, named by the catalogue); Temporal's acknowledgement is the answer."""
-    seconds = timeout()
-    await plainly(account, lambda c: send.signal(handle(c, account), event), lambda: fail(no_worker(seconds)))
+    await plainly(account, lambda c: send.signal(handle(c, account), event), fail)
 
 
 async def status(account: str) -> tuple[Status, str]:
@@ -137,4 +138,4 @@ async def status(account: str) -> tuple[Status, str]:
         metadata = await h.query("__temporal_workflow_metadata", result_type=WorkflowMetadata, rpc_timeout=rpc_timeout)
         return state, metadata.current_details
 
-    return await plainly(account, call, lambda: fail(no_worker(seconds)))
+    return await plainly(account, call, fail)

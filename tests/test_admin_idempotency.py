@@ -131,9 +131,8 @@ async def test_an_invite_retried_after_a_timeout_sends_one_invitation(
     assert first.returncode == 3, first.stderr
     assert took < 15, f"the admin script waited {took:.0f} s, past its own 2 s timeout"
     assert first.stderr.splitlines() == [
-        f"{account}: no answer within 2 seconds (is the worker running?), so the invite action may still be"
-        " applied when a worker picks it up.",
-        f"Check with: python admin.py status {account}",
+        f"{account}: no answer within 2 seconds: is the worker running (python worker.py, or python stack.py)?",
+        f"The invite action may still be applied when a worker picks it up. Check: python admin.py status {account}",
         "Running the same command again applies it at most once.",
     ]
     [pending] = list(state.iterdir())
@@ -145,7 +144,7 @@ async def test_an_invite_retried_after_a_timeout_sends_one_invitation(
         second, _ = await admin_command(["invite", account, *INVITE], admin_env(dev_server, state, 30))
         assert second.returncode == 0, second.stderr
         assert second.stdout.startswith(f"{account}: invitation for step connect_integration sent to the it_admin")
-        assert "sending again the invite left unanswered earlier" in second.stderr
+        assert "resending the invite action an earlier run left unanswered" in second.stderr
         await eventually(lambda: invitations(settings, account) > 0)
         history = await quiet(handle)
     assert invitations(settings, account) == 1
