@@ -129,6 +129,7 @@ def _new_row(request: EmailRequest, settings: Settings, backend: Backend) -> Out
         html=mail.html,
         backend=backend.name,
         created_at=request.at,
+        seq=request.seq,
     )
 
 

@@ -78,6 +78,7 @@ class Records:
                     to=request.to,
                     detail=request.reason,
                     data={"escalation": request.key, "rule": request.rule},
+                    seq=request.seq,
                 )
             )
             db.commit()

@@ -164,7 +164,7 @@ def timeline(
     statement = select(TimelineEvent).where(TimelineEvent.account_id == account_id)
     if kind:
         statement = statement.where(TimelineEvent.kind.in_(kind))  # type: ignore[attr-defined]
-    events = rows_of(statement.order_by(TimelineEvent.at, TimelineEvent.id))  # type: ignore[arg-type]
+    events = rows_of(statement.order_by(TimelineEvent.at, TimelineEvent.seq, TimelineEvent.id))  # type: ignore[arg-type]
     if not events:
         fail(f"nothing recorded for account {account_id!r}" + (f" of kind {', '.join(kind)}" if kind else ""))
     for e in events:

@@ -63,6 +63,8 @@ class TimelineEvent(SQLModel, table=True):
     detail: str = ""
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}"))
     """The entry's facts as fields (survey scores, owner id, touch name) for reports to read."""
+    seq: int = 0
+    """The journey's order: rows of one moment read in the order they happened (at, seq, id)."""
 
 
 class HumanTask(SQLModel, table=True):
@@ -112,6 +114,8 @@ class OutboxEmail(SQLModel, table=True):
     error: str | None = None
     created_at: datetime
     sent_at: datetime | None = None
+    seq: int = 0
+    """The journey's order of the touch: its timeline row carries it."""
 
 
 class Suppression(SQLModel, table=True):

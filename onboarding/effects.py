@@ -46,6 +46,8 @@ class EmailRequest(BaseModel):
     to: Recipient
     context: dict[str, Any]
     at: datetime
+    seq: int = 0
+    """The journey's order: the email's timeline row sorts by it among rows of the same moment."""
 
 
 class TimelineEntry(BaseModel):
@@ -60,6 +62,7 @@ class TimelineEntry(BaseModel):
     to: str | None = None
     detail: str = ""
     data: dict[str, Any] = {}
+    seq: int = 0
 
 
 class EscalationRequest(BaseModel):
@@ -73,6 +76,7 @@ class EscalationRequest(BaseModel):
     to: str
     assignee: str
     opened_at: datetime
+    seq: int = 0
 
 
 class EscalationRepeat(BaseModel):

@@ -364,7 +364,7 @@ def report(db: Session, now: datetime, since: datetime | None = None, segment: S
         db.exec(
             select(TimelineEvent)
             .where(col(TimelineEvent.account_id).in_(accounts))
-            .order_by(col(TimelineEvent.at), col(TimelineEvent.id))
+            .order_by(col(TimelineEvent.at), col(TimelineEvent.seq), col(TimelineEvent.id))
         ).all()
     )
     tasks = list(db.exec(select(HumanTask).where(col(HumanTask.account_id).in_(accounts))).all())

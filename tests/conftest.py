@@ -143,7 +143,7 @@ class Run:
             rows = db.exec(
                 select(TimelineEvent)
                 .where(TimelineEvent.account_id == self.contract.account_id)
-                .order_by(col(TimelineEvent.at), col(TimelineEvent.id))
+                .order_by(col(TimelineEvent.at), col(TimelineEvent.seq), col(TimelineEvent.id))
             ).all()
         return [
             Happened(

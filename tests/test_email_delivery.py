@@ -218,7 +218,8 @@ async def test_a_refused_address_escalates_with_sendgrids_reason(
     assert task.reason == (
         "Email 'welcome' to the champion was refused: SendGrid refused it (HTTP 400): "
         "personalizations.0.to.0.email: Does not contain a valid address. "
-        "Check the recipient's email address and the sender settings."
+        "Check the recipient's email address and the sender settings. "
+        f"Correct the address with: python admin.py contact {run.contract.account_id} champion --email ..."
     )
     assert sendgrid.templates() == ["welcome", "escalation"]
     assert outbox(settings, "welcome").status == "failed"

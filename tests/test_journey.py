@@ -229,7 +229,7 @@ def test_after_success_check_ins_go_weekly_then_less_often() -> None:
     j = journey()
     j.apply(ProductEvent(name="survey_answer", goal_reached=True, csat=5), SIGNED + 20 * DAY)
     assert j.p.outcome == "completed"
-    sent = []
+    sent: list[tuple[int, str]] = []
     at = SIGNED + 20 * DAY
     while len(sent) < 6:
         wake = j.next_wake(at)

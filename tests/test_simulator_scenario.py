@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from onboarding.models import Pause, ProductEvent
+from onboarding.messages import Pause, ProductEvent
 from simulator.scenario import ScenarioError, parse
 
 

@@ -98,5 +98,6 @@ def _timeline(db: Session, row: OutboxEmail, suffix: str, kind: str, name: str, 
                 actor="engine",
                 to=row.to_role,
                 detail=detail,
+                seq=row.seq,
             )
         )

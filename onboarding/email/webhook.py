@@ -23,7 +23,7 @@ from sqlmodel import Session, col, delete
 from onboarding.db import WebhookEvent
 from onboarding.email import outbox, suppressions
 from onboarding.email.render import INTERNAL
-from onboarding.models import EmailFeedback
+from onboarding.messages import EmailFeedback
 
 SOURCE = "sendgrid"
 SIGNATURE_HEADER = "X-Twilio-Email-Event-Webhook-Signature"

@@ -31,6 +31,10 @@ class Emitter(Where):
 
     _out: list[Effect]
 
+    def _next_seq(self) -> int:
+        self.p.seq += 1
+        return self.p.seq
+
     def _take(self) -> list[Effect]:
         out, self._out = self._out, []
         return out
@@ -48,10 +52,11 @@ class Emitter(Where):
         detail: str = "",
         data: dict[str, Any] | None = None,
     ) -> None:
-        self.p.seq += 1
+        seq = self._next_seq()
         self._out.append(
             TimelineEntry(
-                key=f"{self.p.ref}:{self.p.seq}",
+                key=f"{self.p.ref}:{seq}",
+                seq=seq,
                 account_id=self.contract.account_id,
                 at=now,
                 kind=kind,
@@ -85,6 +90,7 @@ class Emitter(Where):
                 to=recipient,
                 context=view.email_context(self) | context,
                 at=now,
+                seq=self._next_seq(),
             )
         )
 
@@ -112,6 +118,7 @@ class Emitter(Where):
                 to=esc.to,
                 assignee=assignee,
                 opened_at=now,
+                seq=self._next_seq(),
             )
         )
         self._out.append(

@@ -306,9 +306,9 @@ class Journey(Clock):
             return
         if m.refused:
             problem, what = f"email_failed:refused:{m.role}", f"Email '{m.template}' to the {m.role} was refused"
-            hint = f"correct the address with: python admin.py contact {self.contract.account_id} {m.role} --email ..."
+            hint = f"Correct the address with: python admin.py contact {self.contract.account_id} {m.role} --email ..."
         else:
             problem, what = f"email_failed:broken:{m.template}", f"Email '{m.template}' to the {m.role} cannot be sent"
-            hint = "fix the template or the email settings; later emails still go"
-        reason = f"{what}: {m.reason}. {hint}"[:300]
+            hint = "Fix the template or the email settings; later emails still go"
+        reason = f"{what}: {m.reason.rstrip('.')}. {hint}"[:300]
         self._escalate(problem, Escalate(to="csm", reason=reason), now, f"email_failed.{m.key.split('/', 1)[-1]}")
