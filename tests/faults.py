@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 from temporalio.api.enums.v1 import EventType, TimeoutType
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client
@@ -85,6 +85,10 @@ async def validate_success(cluster: Cluster, accounts: list[str], seconds: float
     await each(accounts, lambda a: send.act(cluster.onboarding(a), success))
     done = select(func.count()).select_from(Onboarding).where(Onboarding.status == "completed")
     await until(f"all {n} onboardings complete", lambda: cluster.count(done) == n, seconds)
+    # Emails go in a lane of their own, in order: the completion email settled means all of them did.
+    settled = col(OutboxEmail.status).in_(["sent", "failed", "suppressed"])
+    last = select(func.count()).select_from(OutboxEmail).where(OutboxEmail.template == "onboarding_complete", settled)
+    await until(f"all {n} completion emails settled", lambda: cluster.count(last) == n, seconds)
 
 
 # ---- the audit ---------------------------------------------------------------------------------

@@ -62,7 +62,6 @@ from onboarding.db import (
     upgrade,
 )
 from onboarding.email import webhook
-from onboarding.email.render import available
 from onboarding.messages import Action, Cancel, KickoffDone, Pause, SuccessCriteriaMet
 from service import send
 from tests.conftest import contract
@@ -845,50 +844,10 @@ SCENARIO_EDGES = [
 ]
 
 
-# -- templates: a touch whose template needs a variable the engine does not give it --
-
-
-def recap_playbook() -> playbook.Playbook:
-    """The SMB playbook plus a timer that sends the module-completed email with no module: its
-    template needs `module_title`, which only a completed module provides."""
-    data = copy.deepcopy(SMB_PLAYBOOK)
-    data["phases"][0]["timers"].append(
-        {
-            "id": "module_recap",
-            "after": "1m",
-            "since": "signed",
-            "send": {"template": "module_completed", "to": "champion"},
-        }
-    )
-    return playbook.parse(data, "smb.yaml", available())
-
-
-async def recap_onboarding(world: World) -> str:
-    return await world.onboarding("smb", recap_playbook())
-
-
-async def send_the_recap(world: World, account: str) -> str:
-    """Let the timer fire; the email activity fails, and says why, where ops see it."""
-    await world.env.sleep(timedelta(minutes=2))
-    for _ in range(200):
-        described = await world.handle(account).describe()
-        pending = [a for a in described.raw_description.pending_activities if a.last_failure.message]
-        if pending:
-            [failing] = pending
-            assert failing.activity_type.name == "send_email"
-            return str(failing.last_failure.message)
-        await asyncio.sleep(0.05)
-    raise AssertionError("the recap email's activity never failed")
+# -- templates (a template that fails at send time escalates instead: tests/test_jams.py) --
 
 
 TEMPLATE_EDGES = [
-    Edge(
-        "template: a variable the touch does not provide",
-        send_the_recap,
-        "cannot render template 'module_completed' (en): 'module_title' is undefined",
-        recap_onboarding,
-        history_moves=True,
-    ),
     Edge(
         "template: preview of a template that does not exist",
         lambda world, _: admin_refuses(["preview", "welcom"]),

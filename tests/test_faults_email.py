@@ -259,7 +259,12 @@ async def test_a_flaky_provider_loses_nothing_duplicates_nothing_and_escalates_o
     settled = select(func.count()).select_from(OutboxEmail).where(col(OutboxEmail.status).in_(["sent", "failed"]))
     total = select(func.count()).select_from(OutboxEmail)
     done = select(func.count()).select_from(Onboarding).where(Onboarding.status == "completed")
-    await advance_until("every email settled", lambda: count(done) == BATCH and count(settled) == count(total))
+    refusals = select(func.count()).select_from(HumanTask).where(HumanTask.rule == "email_failed")
+    # Emails and records run in lanes of their own: wait for both, and for the refusals' tasks.
+    await advance_until(
+        "every email settled",
+        lambda: count(done) == BATCH and count(refusals) == len(refused_accounts) and count(settled) == count(total),
+    )
 
     with Session(engine(settings.database_url)) as db:
         tasks = db.exec(select(HumanTask.account_id, HumanTask.rule, HumanTask.reason)).all()
@@ -270,7 +275,8 @@ async def test_a_flaky_provider_loses_nothing_duplicates_nothing_and_escalates_o
             account,
             "Email 'reengagement' to the champion was refused: SendGrid refused it (HTTP 400): "
             "personalizations.0.to.0.email: Does not contain a valid address. "
-            "Check the recipient's email address and the sender settings.",
+            "Check the recipient's email address and the sender settings. "
+            f"Correct the address with: python admin.py contact {account} champion --email ...",
         )
         for account in sorted(refused_accounts)
     ], "only the permanent refusals reach a person"

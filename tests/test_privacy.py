@@ -233,6 +233,8 @@ async def test_a_whole_onboarding_logged_at_debug_leaks_no_personal_data_or_secr
     deployment.run("criteria", "admin.py", "criteria-met", fast_account, "--evidence", "Priya's team books online")
     done = select(func.count()).select_from(Onboarding).where(Onboarding.status == "completed")
     await until("the onboarding completes", lambda: deployment.count(done) == 1, 90)
+    completion = select(func.count()).select_from(OutboxEmail).where(OutboxEmail.template == "onboarding_complete")
+    await until("the completion email (its own lane)", lambda: deployment.count(completion) == 1, 90)
     deployment.run("status", "admin.py", "status", fast_account)
     deployment.run("timeline", "admin.py", "timeline", fast_account)
     assert worker.poll() is None and intake.poll() is None

@@ -167,7 +167,7 @@ EVENT_CORE = st.one_of(
 DELIVERY = st.fixed_dictionaries(
     {},
     optional={
-        "id": st.text(max_size=200),
+        "id": st.text(min_size=1, max_size=200).filter(str.strip),  # a delivery id is never blank
         "at": st.datetimes(datetime(2020, 1, 1), datetime(2030, 1, 1), timezones=ZONE).map(datetime.isoformat),
     },
 )
