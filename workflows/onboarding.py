@@ -18,7 +18,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RawValue, RetryPolicy, SearchAttributeUpdate
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import ValidationError
@@ -249,6 +249,8 @@ class OnboardingWorkflow:
                 )
             except ActivityError as err:
                 cause = err.cause
+                if isinstance(cause, CancelledError):
+                    return  # the onboarding was cancelled: the lane was dropped, nothing more goes out
                 if not (isinstance(cause, ApplicationError) and cause.non_retryable):
                     raise
                 refused = cause.type == "EmailRefused"
