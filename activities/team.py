@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.engine import Engine
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from onboarding import assignment
 from onboarding.config import Settings
@@ -49,5 +49,8 @@ class Staffing:
             raise ApplicationError(str(e), type="NoStaff", non_retryable=True) from None
         if member is None:
             unknown = f"owner: no active CSM with id {staff_id!r} in the staff roster"
-            raise ApplicationError(unknown, type="UnknownStaff", non_retryable=True)
+            # A refusal the CSM reads in the update's answer, not a fault: logged at debug, no traceback.
+            raise ApplicationError(
+                unknown, type="UnknownStaff", non_retryable=True, category=ApplicationErrorCategory.BENIGN
+            )
         return member

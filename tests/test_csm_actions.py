@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 import pytest
@@ -20,6 +21,7 @@ from onboarding.messages import (
     KickoffDone,
     ModuleCompleted,
     Pause,
+    Reassign,
     ResolveEscalation,
     Resume,
     SkipStep,
@@ -272,3 +274,17 @@ async def test_an_escalation_resolved_after_completion_is_closed_at_once(env: Wo
     assert task.status == "resolved" and task.resolution == "Called Priya"
     described = await run.latest.describe()
     assert described.typed_search_attributes.get(attributes.ESCALATED) is False
+
+
+async def test_a_refused_reassign_answers_the_csm_and_leaves_no_warning_in_the_worker_log(
+    env: WorkflowEnvironment, onboard, caplog: pytest.LogCaptureFixture
+) -> None:
+    run = await onboard("smb")
+    await run.settled()
+    with caplog.at_level(logging.DEBUG), pytest.raises(WorkflowUpdateFailedError) as refused:
+        await run.act(Reassign(owner="csm-nobody"))
+    assert isinstance(refused.value.cause, ApplicationError)
+    assert refused.value.cause.message == "owner: no active CSM with id 'csm-nobody' in the staff roster"
+    noisy = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert not noisy, [r.getMessage() for r in noisy]
+    assert (await run.status()).owner == "csm-leo"
