@@ -272,8 +272,8 @@ async def test_workers_share_a_batch_and_a_killed_worker_loses_nothing(cluster: 
     await each(accounts, lambda a: send.act(cluster.onboarding(a), success))
     done = select(func.count()).select_from(Onboarding).where(Onboarding.status == "completed")
     await until("every onboarding complete", lambda: cluster.count(done) == BATCH, 300)
-    sent = select(func.count()).select_from(OutboxEmail).where(OutboxEmail.status == "sent")
-    await until("every email sent", lambda: cluster.count(sent) == BATCH * EMAILS_EACH.total(), 300)  # its own lane
+    all_sent = select(func.count()).select_from(OutboxEmail).where(OutboxEmail.status == "sent")
+    await until("every email sent", lambda: cluster.count(all_sent) == BATCH * EMAILS_EACH.total(), 300)  # its own lane
 
     assert doomed.proc.wait(timeout=5) == -signal.SIGKILL
     assert any(e["message"].startswith("email sent") for e in doomed.lines()), "it had taken part in the batch"
