@@ -267,7 +267,8 @@ def summary(results: dict[str, dict[str, Any]]) -> str:
 
 
 def before_after(before: dict[str, dict[str, Any]], after: dict[str, dict[str, Any]]) -> str:
-    """What a change did: the throughput run's figures and each activity's cost, before and after."""
+    """What a change did, before and after: the throughput run, idle latency, idle onboardings,
+    history per journey and each activity's cost (each where both sides measured it)."""
     rows: list[Row] = []
 
     def change(was: float, now: float) -> str:
@@ -289,6 +290,30 @@ def before_after(before: dict[str, dict[str, Any]], after: dict[str, dict[str, A
             ("events/s, engine / floor", "events_per_second"),
         ):
             rows.append((label, b["ratios"][key], a["ratios"][key], change(b["ratios"][key], a["ratios"][key])))
+    if "latency" in before and "latency" in after:
+        for point in ("p50_ms", "p99_ms"):
+            was_ms, now_ms = before["latency"]["idle"][point], after["latency"]["idle"][point]
+            label = f"event -> email with the worker idle, {point.removesuffix('_ms')} ms"
+            rows.append((label, was_ms, now_ms, change(was_ms, now_ms)))
+    if "idle" in before and "idle" in after:
+        earlier = {c["max_cached_workflows"]: c for c in before["idle"]["caches"]}
+        for cache in after["idle"]["caches"]:
+            old = earlier.get(cache["max_cached_workflows"])
+            if old is None:
+                continue
+            name = f"idle onboardings, cache {cache['max_cached_workflows']}"
+            for label, key in (
+                (f"{name}: worker MiB idle", "idle_rss_mb"),
+                (f"{name}: s until all acted", "act_seconds"),
+            ):
+                rows.append((label, old[key], cache[key], change(old[key], cache[key])))
+    if "history" in before and "history" in after:
+        for segment, journeys in after["history"]["segments"].items():
+            for journey, run in journeys.items():
+                was_run = before["history"]["segments"].get(segment, {}).get(journey)
+                if was_run is not None:
+                    label = f"history events, {segment.replace('_', '-')} {journey.replace('_', ' ')}"
+                    rows.append((label, was_run["events"], run["events"], change(was_run["events"], run["events"])))
     if "activity_cost" in before and "activity_cost" in after:
         for name, a in after["activity_cost"]["activities"].items():
             b = before["activity_cost"]["activities"].get(name)
