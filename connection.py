@@ -2,7 +2,7 @@
 
 TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TLS settings and TEMPORAL_PROFILE
 (with a temporal.toml) pick the cluster; the default is the local stack on localhost:7233.
-PAYLOAD_ENCRYPTION_KEYS turns on the payload codec (onboarding/codec.py): every process that
+PAYLOAD_ENCRYPTION_KEYS turns on the payload codec (adapters/codec.py): every process that
 talks to the cluster must then have the same keys, so they all connect through here.
 """
 
@@ -19,7 +19,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
 from temporalio.envconfig import ClientConfig
 
-from onboarding.codec import codec_from_env
+from adapters.codec import codec_from_env
 
 
 def connect_config() -> dict[str, Any]:

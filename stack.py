@@ -22,9 +22,9 @@ from pathlib import Path
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
+from adapters.config import LOCAL, TASK_QUEUE, Settings
+from adapters.db import upgrade
 from connection import binary
-from onboarding.config import LOCAL, TASK_QUEUE, Settings
-from onboarding.db import upgrade
 from worker import build_worker
 from workflows import attributes
 

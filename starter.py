@@ -16,11 +16,11 @@ import os
 import sys
 from pathlib import Path
 
+from adapters.config import Settings
+from adapters.email.render import available
 from cli.shutdown import exit_after
 from connection import connect, namespace
 from onboarding import playbook
-from onboarding.config import Settings
-from onboarding.email.render import available
 from onboarding.models import Contract
 from onboarding.playbook import Playbook
 from service.start import AlreadyOnboarding, ContractError, parse_contract, previous_outcome, start

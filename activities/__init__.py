@@ -10,7 +10,7 @@ from typing import Any
 from activities.email import Mailer
 from activities.records import Records
 from activities.team import Staffing
-from onboarding.config import Settings
+from adapters.config import Settings
 
 
 def for_worker(settings: Settings) -> list[Callable[..., Any]]:

@@ -28,13 +28,13 @@ from sqlmodel import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from onboarding.config import Settings
-from onboarding.db import OutboxEmail, engine
+from adapters.config import Settings
+from adapters.db import OutboxEmail, engine
+from adapters.email import compose, outbox, suppressions
+from adapters.email.backends import Backend, backend_for
+from adapters.email.errors import Misconfigured, Refused, TryLater, Unconfirmed
+from adapters.email.render import Rendered, is_transactional, render
 from onboarding.effects import EmailRequest
-from onboarding.email import compose, outbox, suppressions
-from onboarding.email.backends import Backend, backend_for
-from onboarding.email.errors import Misconfigured, Refused, TryLater, Unconfirmed
-from onboarding.email.render import Rendered, is_transactional, render
 
 CONFIRMATION_POLL = timedelta(seconds=30)
 

@@ -14,8 +14,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, insert, select, update
 from temporalio import activity
 
-from onboarding.config import Settings
-from onboarding.db import HumanTask, Onboarding, OutboxEmail, TimelineEvent, engine
+from adapters.config import Settings
+from adapters.db import HumanTask, Onboarding, OutboxEmail, TimelineEvent, engine
 from onboarding.effects import CancelRequest, EscalationRepeat, EscalationRequest, ResolveRequest, TimelineEntry
 
 RESPONSE_DUE = timedelta(hours=24)

@@ -6,12 +6,12 @@ from sqlalchemy.engine import Engine
 from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
-from onboarding import assignment
-from onboarding.config import Settings
-from onboarding.db import engine
+from adapters import assignment
+from adapters.config import Settings
+from adapters.db import engine
+from adapters.staff import RosterError
 from onboarding.effects import Assignment, AssignRequest
 from onboarding.models import StaffMember
-from onboarding.staff import RosterError
 
 
 class Staffing:
@@ -23,7 +23,7 @@ class Staffing:
 
     @activity.defn
     def assign_team(self, request: AssignRequest) -> Assignment:
-        """Choose the team by segment and load (see onboarding.assignment); a retry returns the same team.
+        """Choose the team by segment and load (see adapters.assignment); a retry returns the same team.
 
         Nobody fits: without `wait_for_staff` the answer has no team and says why; with it, a
         retryable NoStaffYet error, so the caller's retry policy asks again until someone fits.

@@ -29,14 +29,14 @@ from temporalio.testing import ActivityEnvironment
 from activities.email import Mailer
 from activities.records import Records
 from activities.team import Staffing
+from adapters.config import Settings
+from adapters.db import engine, upgrade
+from adapters.email import compose
+from adapters.email.render import available, render
 from bench import common
 from bench.history import SCENARIOS, closed_onboardings, runs_of
 from onboarding import playbook
-from onboarding.config import Settings
-from onboarding.db import engine, upgrade
 from onboarding.effects import AssignRequest, EmailRequest, TimelineEntry
-from onboarding.email import compose
-from onboarding.email.render import available, render
 from simulator.run import Simulator
 from simulator.scenario import load
 
@@ -168,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
         folder = Path(scratch)
         settings = dataclasses.replace(
             Settings.from_env(),
-            database_url=f"sqlite:///{folder / 'onboarding.db'}",
+            database_url=f"sqlite:///{folder / 'adapters.db'}",
             outbox_dir=folder / "outbox",
             staff_file=common.write_roster(folder, onboardings),
             email_backend="outbox",

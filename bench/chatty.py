@@ -20,8 +20,8 @@ from sqlmodel import Session, func, select
 from temporalio.client import Client, WorkflowHistory
 
 import starter
+from adapters.db import TimelineEvent, engine
 from bench import common
-from onboarding.db import TimelineEvent, engine
 from onboarding.messages import ProductEvent
 from service import send
 

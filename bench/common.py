@@ -45,7 +45,7 @@ READY = "worker polling"
 COPY_IGNORE = shutil.ignore_patterns(
     ".venv", ".git", ".local", "__pycache__", ".*_cache", "*.egg-info", "tests", "docs", "results", "node_modules"
 )
-SEATS_PER_PERSON = 200  # the most onboardings a roster allows one person (onboarding/staff.py)
+SEATS_PER_PERSON = 200  # the most onboardings a roster allows one person (adapters/staff.py)
 
 
 def free_port() -> int:
@@ -199,7 +199,7 @@ class WorkerProcess:
 def engine_env(folder: Path, server: DevServer, database_url: str | None) -> dict[str, str]:
     """The engine's settings for a benchmark: its own database (SQLite unless given), outbox and roster."""
     return {
-        "DATABASE_URL": database_url or f"sqlite:///{folder / 'onboarding.db'}",
+        "DATABASE_URL": database_url or f"sqlite:///{folder / 'adapters.db'}",
         "OUTBOX_DIR": str(folder / "outbox"),
         "STAFF_FILE": str(folder / "staff.yaml"),
         "EMAIL_BACKEND": "outbox",

@@ -26,9 +26,9 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.api.workflowservice.v1 import ListClosedWorkflowExecutionsRequest
 from temporalio.client import Client
 
+from adapters.email.render import available
 from bench import common
 from onboarding import playbook
-from onboarding.email.render import available
 from onboarding.models import Segment
 from simulator.run import Simulator
 from simulator.scenario import load

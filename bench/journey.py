@@ -26,8 +26,8 @@ from typing import Any
 from temporalio.client import Client, WorkflowContinuedAsNewError, WorkflowUpdateRPCTimeoutOrCancelledError
 
 import starter
+from adapters.email.local import eml_path
 from bench.floor import QUEUE, FloorWorkflow, Shape
-from onboarding.email.local import eml_path
 from onboarding.journey.state import onboarding_ref
 from onboarding.messages import HumanTouch, ModuleCompleted, ProductEvent
 from service import send

@@ -23,10 +23,10 @@ from typing import Any
 from temporalio.client import Client, WorkflowContinuedAsNewError
 
 import starter
+from adapters.email.local import eml_path
 from bench import common
 from bench.journey import Trip, contract, engine_journey
 from bench.throughput import gated
-from onboarding.email.local import eml_path
 from onboarding.journey.state import onboarding_ref
 from onboarding.messages import ProductEvent
 from service import send

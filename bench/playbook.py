@@ -11,8 +11,8 @@ from typing import Any
 
 import yaml
 
+from adapters.email.render import available
 from onboarding import playbook
-from onboarding.email.render import available
 from onboarding.models import Segment
 from onboarding.playbook import PLAYBOOK_DIR, Playbook, parse_duration
 

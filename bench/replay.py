@@ -27,10 +27,10 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer, UnsandboxedWorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
+from adapters.email.render import available
 from bench import common
 from bench.history import JOURNEYS, SCENARIOS, SEGMENTS, closed_onboardings
 from onboarding import playbook
-from onboarding.email.render import available
 from onboarding.models import Segment
 from simulator.run import Simulator
 from simulator.scenario import load

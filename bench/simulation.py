@@ -14,10 +14,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from adapters.email.render import available
 from bench import common
 from bench.history import SCENARIOS, SEGMENTS
 from onboarding import playbook
-from onboarding.email.render import available
 from onboarding.models import Segment
 from simulator.run import Result, Simulator
 from simulator.scenario import SILENT, Scenario, load

@@ -16,15 +16,15 @@ import typer
 from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
+from adapters import assignment
+from adapters.config import Settings
+from adapters.db import engine
+from adapters.staff import RosterError
 from cli import calls
 from cli.common import fail, run
 from cli.summary import one_line
-from onboarding import assignment
-from onboarding.config import Settings
-from onboarding.db import engine
 from onboarding.messages import BY_NAME, Action, EventName, HumanTouchKind, ProductEvent
 from onboarding.models import CustomerRole, account_of, problems
-from onboarding.staff import RosterError
 
 app = typer.Typer()
 ACT = "Act on an onboarding"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from onboarding.config import Settings
-from onboarding.db import upgrade as run_upgrade
+from adapters.config import Settings
+from adapters.db import upgrade as run_upgrade
 
 app = typer.Typer(help="The engine's own database.", no_args_is_help=True)
 

@@ -14,14 +14,14 @@ import jinja2
 import typer
 from sqlmodel import Session, col, select
 
+from adapters.config import LOCAL, Settings
+from adapters.db import OutboxEmail, Staff, engine
+from adapters.email import compose, samples
+from adapters.email.render import INTERNAL, LOCALES, available, render, written_in
 from cli import calls
 from cli.common import client, fail, handle, run
 from cli.views import table, utc
-from onboarding.config import LOCAL, Settings
-from onboarding.db import OutboxEmail, Staff, engine
 from onboarding.effects import EmailRequest, Recipient
-from onboarding.email import compose, samples
-from onboarding.email.render import INTERNAL, LOCALES, available, render, written_in
 from onboarding.journey import OnboardingInput
 from onboarding.models import Status, account_of, workflow_id
 

@@ -19,7 +19,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from onboarding.config import LOCAL
+from adapters.config import LOCAL
 from onboarding.messages import Action
 
 

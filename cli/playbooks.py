@@ -6,9 +6,9 @@ from pathlib import Path
 
 import typer
 
+from adapters.email.render import available
 from cli.common import fail
 from onboarding import playbook
-from onboarding.email.render import available
 
 app = typer.Typer(help="Check the playbooks CS ops edit.", no_args_is_help=True)
 

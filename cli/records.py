@@ -16,12 +16,13 @@ from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlmodel import Session
 
+from adapters import staff
+from adapters.config import Settings
+from adapters.db import Staff, engine
+from adapters.staff import Person, RosterError, StaffRole
 from cli.common import fail
-from onboarding import kpi, report_page, staff
-from onboarding.config import Settings
-from onboarding.db import Staff, engine
 from onboarding.models import Segment, problems
-from onboarding.staff import Person, RosterError, StaffRole
+from reports import kpi, report_page
 
 staff_app = typer.Typer(
     help="The CS team: who serves which segments, load against capacity. Without a command: the list.",

@@ -15,9 +15,9 @@ from typing import Annotated
 
 import typer
 
+from adapters.email.render import available
 from cli.common import fail, run
 from onboarding import playbook
-from onboarding.email.render import available
 from onboarding.models import Segment
 from onboarding.playbook import Playbook, PlaybookError
 from simulator import compare as comparing

@@ -15,11 +15,11 @@ import typer
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlmodel import Session, select
 
+from adapters.config import Settings
+from adapters.db import HumanTask, TimelineEvent, engine
 from cli import calls
 from cli.common import client, fail, run
 from cli.summary import describe_status, span, table, utc
-from onboarding.config import Settings
-from onboarding.db import HumanTask, TimelineEvent, engine
 from onboarding.models import Health, Segment, account_of
 from workflows import attributes
 

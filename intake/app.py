@@ -28,10 +28,10 @@ from pydantic.json_schema import models_json_schema
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
+from adapters.config import Settings
 from connection import connect, namespace
 from intake import sendgrid_events
 from intake.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, Unauthenticated, verify
-from onboarding.config import Settings
 from onboarding.messages import ProductEvent
 from onboarding.models import Contract, Segment, problems, workflow_id
 from service import send

@@ -10,7 +10,7 @@ the codec token: `Authorization: Bearer <token>` (the CLI's `--codec-auth`, or a
 passes its access token) or the cookie the sign-in page sets (a UI with
 TEMPORAL_CODEC_INCLUDE_CREDENTIALS=true). Payloads and tokens never appear in its logs.
 
-    PAYLOAD_ENCRYPTION_KEYS   the same keys as the workers (onboarding/codec.py)
+    PAYLOAD_ENCRYPTION_KEYS   the same keys as the workers (adapters/codec.py)
     CODEC_UI_ORIGIN           the UI's origin, e.g. http://localhost:8080
     CODEC_TOKEN               the shared secret ops sign in with, at least 24 characters
     CODEC_HOST, CODEC_PORT    where to listen (127.0.0.1, 8081)
@@ -39,7 +39,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 from temporalio.api.common.v1 import Payloads
 
-from onboarding.codec import CodecConfigError, EncryptionCodec, Keyring, UndecodablePayload
+from adapters.codec import CodecConfigError, EncryptionCodec, Keyring, UndecodablePayload
 
 log = logging.getLogger("intake.codec")
 COOKIE = "onboarding_codec"

@@ -26,9 +26,9 @@ from starlette.concurrency import run_in_threadpool
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from onboarding.config import Settings
-from onboarding.db import Account, OutboxEmail, engine
-from onboarding.email import links, outbox, pages, suppressions, webhook
+from adapters.config import Settings
+from adapters.db import Account, OutboxEmail, engine
+from adapters.email import links, outbox, pages, suppressions, webhook
 from onboarding.messages import EmailFeedback
 from service import send
 from service.bodies import BadBody, read_json

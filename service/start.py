@@ -23,9 +23,9 @@ from temporalio.common import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from adapters.config import TASK_QUEUE
+from adapters.email.render import available
 from onboarding import playbook
-from onboarding.config import TASK_QUEUE
-from onboarding.email.render import available
 from onboarding.journey import OnboardingInput
 from onboarding.models import Contract, Status, problems
 from onboarding.playbook import Playbook

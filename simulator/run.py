@@ -40,9 +40,9 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 import activities
+from adapters.config import Settings
+from adapters.db import TimelineEvent, engine, upgrade
 from connection import binary, register_search_attributes
-from onboarding.config import Settings
-from onboarding.db import TimelineEvent, engine, upgrade
 from onboarding.messages import ProductEvent
 from onboarding.models import Contract, Segment, Status
 from onboarding.playbook import Playbook

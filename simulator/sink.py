@@ -14,10 +14,10 @@ from datetime import datetime
 
 from temporalio import activity
 
-from onboarding.config import Settings
+from adapters.config import Settings
+from adapters.email import compose
+from adapters.email.render import render
 from onboarding.effects import EmailRequest
-from onboarding.email import compose
-from onboarding.email.render import render
 
 
 @dataclass(frozen=True)

@@ -22,9 +22,9 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 import starter
+from adapters.config import Settings
+from adapters.db import HumanTask, OutboxEmail, TimelineEvent, engine, upgrade
 from connection import binary, register_search_attributes
-from onboarding.config import Settings
-from onboarding.db import HumanTask, OutboxEmail, TimelineEvent, engine, upgrade
 from onboarding.messages import Action, ProductEvent
 from onboarding.models import Contract, Status
 from service import send
@@ -54,7 +54,7 @@ async def env() -> AsyncIterator[WorkflowEnvironment]:
 
 @pytest.fixture
 def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'onboarding.db'}")
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'adapters.db'}")
     monkeypatch.setenv("OUTBOX_DIR", str(tmp_path / "outbox"))
     settings = Settings.from_env()
     upgrade(settings.database_url)

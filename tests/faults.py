@@ -25,7 +25,7 @@ from temporalio.api.enums.v1 import EventType, TimeoutType
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client
 
-from onboarding.db import HumanTask, Onboarding, OutboxEmail, TimelineEvent, engine
+from adapters.db import HumanTask, Onboarding, OutboxEmail, TimelineEvent, engine
 from onboarding.messages import ProductEvent, ResolveEscalation, SuccessCriteriaMet
 from service import send
 from tests.test_scale_out import EMAILS_EACH, ESCALATION, TIMELINE_EACH, TIMING, Cluster, each, until

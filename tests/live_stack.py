@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-from onboarding.db import TimelineEvent, engine
+from adapters.db import TimelineEvent, engine
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -63,7 +63,7 @@ class LiveStack:
 
     @property
     def database_url(self) -> str:
-        return f"sqlite:///{self.home / 'onboarding.db'}"
+        return f"sqlite:///{self.home / 'adapters.db'}"
 
     @property
     def env(self) -> dict[str, str]:

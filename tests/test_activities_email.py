@@ -23,10 +23,10 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.email import Mailer
 from activities.records import Records
-from onboarding.config import Settings
-from onboarding.db import OutboxEmail, engine
+from adapters.config import Settings
+from adapters.db import OutboxEmail, engine
+from adapters.email import samples
 from onboarding.effects import CancelRequest, EmailRequest
-from onboarding.email import samples
 
 PERSONAL = ("Priya", "priya.nair@", "Nair")  # the sample champion's name and address
 

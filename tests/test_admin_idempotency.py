@@ -28,10 +28,10 @@ from temporalio.testing import WorkflowEnvironment
 from typer.testing import CliRunner, Result
 
 import admin
+from adapters.config import Settings
+from adapters.db import OutboxEmail, TimelineEvent, engine
 from cli import actions, calls
 from connection import binary
-from onboarding.config import Settings
-from onboarding.db import OutboxEmail, TimelineEvent, engine
 from onboarding.messages import CATALOGUE, Action, ProductEvent, kind_of
 from service.start import parse_contract, start
 from tests.conftest import Run, contract

@@ -17,8 +17,8 @@ from sqlmodel import Session, func, select
 from temporalio.exceptions import ApplicationError
 
 from activities.team import Staffing
-from onboarding.config import Settings
-from onboarding.db import Account, Onboarding, Staff, engine
+from adapters.config import Settings
+from adapters.db import Account, Onboarding, Staff, engine
 from onboarding.effects import Assignment, AssignRequest
 
 SIGNED = datetime(2026, 3, 2, 9, tzinfo=UTC)

@@ -18,8 +18,8 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
-from onboarding.config import Settings
-from onboarding.db import Staff, engine
+from adapters.config import Settings
+from adapters.db import Staff, engine
 from onboarding.messages import Reassign
 from tests.conftest import Run, begin
 from tests.test_assignment import loads, person, write_roster

@@ -45,12 +45,8 @@ from typer.testing import CliRunner
 
 import admin
 import starter
-from connection import binary, register_search_attributes
-from intake.app import IntakeSettings, create_app
-from intake.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, headers
-from onboarding import playbook
-from onboarding.config import TASK_QUEUE, Settings
-from onboarding.db import (
+from adapters.config import TASK_QUEUE, Settings
+from adapters.db import (
     Account,
     HumanTask,
     Onboarding,
@@ -61,7 +57,11 @@ from onboarding.db import (
     engine,
     upgrade,
 )
-from onboarding.email import webhook
+from adapters.email import webhook
+from connection import binary, register_search_attributes
+from intake.app import IntakeSettings, create_app
+from intake.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, headers
+from onboarding import playbook
 from onboarding.messages import Action, Cancel, KickoffDone, Pause, SuccessCriteriaMet
 from service import send
 from tests.conftest import contract
@@ -168,7 +168,7 @@ def world_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, 
     with pytest.MonkeyPatch.context() as mp:
         for name in [n for n in os.environ if n.startswith(("TEMPORAL_", "INTAKE_", "SENDGRID_", "PAYLOAD_"))]:
             mp.delenv(name)
-        mp.setenv("DATABASE_URL", f"sqlite:///{folder / 'onboarding.db'}")
+        mp.setenv("DATABASE_URL", f"sqlite:///{folder / 'adapters.db'}")
         mp.setenv("OUTBOX_DIR", str(folder / "outbox"))
         mp.setenv("EMAIL_BACKEND", "outbox")
         mp.setenv("CSM_ID", "csm-leo")

@@ -21,7 +21,7 @@ from temporalio.api.enums.v1 import EventType as ET
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
-from onboarding.db import TimelineEvent, engine
+from adapters.db import TimelineEvent, engine
 from tests.conftest import Run
 
 DAYS = 120

@@ -11,7 +11,7 @@ from alembic.config import Config
 from sqlalchemy import inspect, text
 from sqlmodel import Session, select
 
-from onboarding.db import MIGRATIONS, HumanTask, Onboarding, TimelineEvent, engine, upgrade
+from adapters.db import MIGRATIONS, HumanTask, Onboarding, TimelineEvent, engine, upgrade
 
 TABLES = {
     "account",

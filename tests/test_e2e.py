@@ -15,8 +15,8 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 import starter
+from adapters.config import Settings
 from connection import binary
-from onboarding.config import Settings
 from onboarding.messages import ModuleCompleted, ProductEvent, Resume, SuccessCriteriaMet
 from service import send
 from tests.conftest import contract

@@ -26,10 +26,10 @@ from sqlmodel import Session, func, select
 from temporalio.testing import WorkflowEnvironment
 from werkzeug import Request, Response
 
+from adapters.config import Settings
+from adapters.db import OutboxEmail, Suppression, WebhookEvent, engine
+from adapters.email.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from intake.sendgrid_events import router
-from onboarding.config import Settings
-from onboarding.db import OutboxEmail, Suppression, WebhookEvent, engine
-from onboarding.email.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from tests.conftest import Run
 
 Onboard = Callable[..., Awaitable[Run]]  # the `onboard` fixture in conftest.py

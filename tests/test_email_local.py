@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from onboarding.config import Settings
+from adapters.config import Settings
+from adapters.email import compose, samples
+from adapters.email.local import LocalOutbox, eml_path
+from adapters.email.render import LOCALES, render
 from onboarding.effects import Recipient
-from onboarding.email import compose, samples
-from onboarding.email.local import LocalOutbox, eml_path
-from onboarding.email.render import LOCALES, render
 
 
 @pytest.mark.parametrize("locale", LOCALES)

@@ -18,9 +18,9 @@ from temporalio.testing import ActivityEnvironment
 from werkzeug import Request, Response
 
 from activities.email import Mailer
-from onboarding.config import Settings
-from onboarding.db import OutboxEmail, engine
-from onboarding.email import samples
+from adapters.config import Settings
+from adapters.db import OutboxEmail, engine
+from adapters.email import samples
 
 API_KEY = "SG.test-key-that-must-never-be-logged"
 

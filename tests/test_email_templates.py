@@ -11,10 +11,10 @@ import jinja2
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from onboarding.config import Settings
+from adapters.config import Settings
+from adapters.email import compose, samples
+from adapters.email.render import LOCALES, TRANSACTIONAL, Rendered, available, render, written_in
 from onboarding.effects import EmailRequest
-from onboarding.email import compose, samples
-from onboarding.email.render import LOCALES, TRANSACTIONAL, Rendered, available, render, written_in
 from onboarding.messages import Invite, KickoffDone, ModuleCompleted
 from tests.conftest import Run
 

@@ -36,12 +36,12 @@ from sqlmodel import Session, col, select
 from temporalio.testing import WorkflowEnvironment
 
 import starter
+from adapters.config import Settings
+from adapters.db import HumanTask, Onboarding, OutboxEmail, engine
+from adapters.email.render import available
+from adapters.email.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from intake.sendgrid_events import router
 from onboarding import playbook
-from onboarding.config import Settings
-from onboarding.db import HumanTask, Onboarding, OutboxEmail, engine
-from onboarding.email.render import available
-from onboarding.email.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from onboarding.messages import ProductEvent, ResolveEscalation, SuccessCriteriaMet
 from service import send
 from tests.conftest import contract

@@ -23,8 +23,8 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 import starter
+from adapters.db import HumanTask, engine
 from connection import binary
-from onboarding.db import HumanTask, engine
 from onboarding.playbook import Playbook
 from stack import SA_TYPES, wait_for_port
 from tests.faults import audit, everyone_escalated, resolve_and_log_in, validate_success

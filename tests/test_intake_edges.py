@@ -18,9 +18,9 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from adapters.email import webhook
 from intake.app import IntakeSettings, create_app
 from intake.signing import headers
-from onboarding.email import webhook
 from service.bodies import MAX_DEPTH
 from tests.conftest import contract
 

@@ -34,10 +34,10 @@ from werkzeug import Request, Response
 
 import admin
 import starter
+from adapters.config import Settings
+from adapters.db import HumanTask, engine
+from adapters.email.render import available
 from onboarding import playbook
-from onboarding.config import Settings
-from onboarding.db import HumanTask, engine
-from onboarding.email.render import available
 from onboarding.messages import Cancel, CorrectContact
 from onboarding.models import Status
 from onboarding.playbook import Playbook, Send

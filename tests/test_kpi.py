@@ -15,12 +15,12 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.records import Records
 from activities.team import Staffing
-from onboarding import kpi
-from onboarding.config import Settings
-from onboarding.db import Staff, engine
+from adapters.config import Settings
+from adapters.db import Staff, engine
 from onboarding.effects import AssignRequest, EscalationRequest, ResolveRequest, TimelineEntry
 from onboarding.messages import HumanTouch, ModuleCompleted
 from onboarding.models import VENDOR_ROLES
+from reports import kpi
 
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
 PEOPLE: list[dict[str, Any]] = [

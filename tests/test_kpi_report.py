@@ -11,9 +11,9 @@ import pytest
 from sqlmodel import Session
 from typer.testing import CliRunner, Result
 
+from adapters.db import engine
 from admin import app
-from onboarding import kpi
-from onboarding.db import engine
+from reports import kpi
 from tests.test_kpi import db_url, seed  # noqa: F401 (db_url is a fixture)
 
 SVG = "{http://www.w3.org/2000/svg}"

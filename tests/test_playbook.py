@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
+from adapters.email.render import available
 from onboarding import playbook
-from onboarding.email.render import available
 
 ROOT = Path(__file__).resolve().parent.parent
 SMB = yaml.safe_load((ROOT / "playbooks" / "smb.yaml").read_text())

@@ -34,11 +34,11 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 from temporalio.client import Client
 
+from adapters import staff
+from adapters.codec import new_key_entry
+from adapters.db import HumanTask, Onboarding, OutboxEmail, TimelineEvent, engine, upgrade
+from adapters.email.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from intake.signing import headers
-from onboarding import staff
-from onboarding.codec import new_key_entry
-from onboarding.db import HumanTask, Onboarding, OutboxEmail, TimelineEvent, engine, upgrade
-from onboarding.email.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from tests.conftest import contract
 from tests.test_faults_server import PersistedServer
 from tests.test_scale_out import FAST, STAFF, free_port, until

@@ -33,9 +33,9 @@ from temporalio.testing import WorkflowEnvironment
 
 import connection
 import starter
+from adapters.codec import ENCODING, KEY_ID, CodecConfigError, EncryptionCodec, Keyring, UndecodablePayload
+from adapters.config import Settings
 from intake.codec_server import COOKIE, CodecServerConfigError, CodecSettings
-from onboarding.codec import ENCODING, KEY_ID, CodecConfigError, EncryptionCodec, Keyring, UndecodablePayload
-from onboarding.config import Settings
 from onboarding.messages import ModuleCompleted, ProductEvent
 from service import send
 from tests.conftest import contract
@@ -143,7 +143,7 @@ def test_encryption_is_off_by_default_and_on_when_keys_are_set(monkeypatch: pyte
 
 def test_the_new_key_command_prints_an_entry_the_keyring_accepts() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "onboarding.codec", "new-key", "2026-07"],
+        [sys.executable, "-m", "adapters.codec", "new-key", "2026-07"],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -26,10 +26,10 @@ from pydantic import ValidationError
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 import starter
+from adapters.email.render import available
 from intake.app import IntakeSettings, create_app
 from intake.signing import headers
 from onboarding import playbook
-from onboarding.email.render import available
 from onboarding.journey import Journey, OnboardingInput, Progress, view
 from onboarding.messages import ProductEvent
 from onboarding.models import NOT_TEXT_KEY, SEGMENTS, Contract, Segment, problems

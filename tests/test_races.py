@@ -44,7 +44,7 @@ from temporalio.worker import (
 )
 
 import activities
-from onboarding.config import Settings
+from adapters.config import Settings
 from onboarding.messages import (
     Action,
     Cancel,

@@ -15,8 +15,8 @@ from sqlmodel import Session, col, select
 
 from activities.records import Records
 from activities.team import Staffing
-from onboarding.config import Settings
-from onboarding.db import HumanTask, Onboarding, OutboxEmail, TimelineEvent, engine
+from adapters.config import Settings
+from adapters.db import HumanTask, Onboarding, OutboxEmail, TimelineEvent, engine
 from onboarding.effects import (
     AssignRequest,
     CancelRequest,

@@ -9,9 +9,9 @@ from sqlmodel import Session, select
 from typer.testing import CliRunner, Result
 
 from activities.team import Staffing
+from adapters.config import Settings
+from adapters.db import Staff, engine
 from admin import app
-from onboarding.config import Settings
-from onboarding.db import Staff, engine
 from onboarding.effects import Assignment
 from tests.test_assignment import request
 

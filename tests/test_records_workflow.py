@@ -19,8 +19,8 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput, Interceptor, Worker
 
 import activities
-from onboarding.config import Settings
-from onboarding.db import Account, HumanTask, Onboarding, TimelineEvent, engine
+from adapters.config import Settings
+from adapters.db import Account, HumanTask, Onboarding, TimelineEvent, engine
 from onboarding.messages import HumanTouch, KickoffDone, ModuleCompleted, Pause, Reassign, Resume
 from tests.conftest import Run, begin
 from tests.test_records import onboarding

@@ -36,10 +36,11 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 import starter
+from adapters import staff
+from adapters.db import HumanTask, Onboarding, OutboxEmail, TimelineEvent, engine
+from adapters.email.render import available
 from connection import binary
-from onboarding import playbook, staff
-from onboarding.db import HumanTask, Onboarding, OutboxEmail, TimelineEvent, engine
-from onboarding.email.render import available
+from onboarding import playbook
 from onboarding.messages import ProductEvent, ResolveEscalation, SuccessCriteriaMet
 from onboarding.playbook import Playbook
 from service import send

@@ -29,9 +29,9 @@ from hypothesis import HealthCheck, assume, given, settings
 from schemathesis import GenerationMode, checks
 from schemathesis.config._checks import NegativeDataRejectionConfig
 
+from adapters.db import upgrade
 from intake.app import IntakeSettings, create_app
 from intake.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, headers
-from onboarding.db import upgrade
 from tests.live_stack import free_port
 from tests.test_scale_out import dev_server_running
 
@@ -49,7 +49,7 @@ WEBHOOK_PUBLIC_KEY = base64.b64encode(
 def intake_url() -> Iterator[str]:
     """The intake, served as in production, on a real (dev) Temporal server and a throwaway database."""
     with tempfile.TemporaryDirectory(prefix="schemathesis-") as folder, dev_server_running(Path(folder)) as address:
-        database = f"sqlite:///{folder}/onboarding.db"
+        database = f"sqlite:///{folder}/adapters.db"
         upgrade(database)
         port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith(("TEMPORAL_", "INTAKE_", "PAYLOAD_"))} | {

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import yaml
 
+from adapters.email.render import available
 from onboarding import playbook
-from onboarding.email.render import available
 from simulator import scenario
 from simulator.run import Simulator
 

@@ -16,8 +16,8 @@ import pytest
 import pytest_asyncio
 import yaml
 
+from adapters.email.render import available
 from onboarding import playbook
-from onboarding.email.render import available
 from simulator import scenario
 from simulator.run import Simulator
 

@@ -22,9 +22,9 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from adapters.config import Settings
+from adapters.db import upgrade
 from connection import binary, register_search_attributes
-from onboarding.config import Settings
-from onboarding.db import upgrade
 from tests.conftest import Run, begin
 from tests.journeys import chatty_product, enterprise_worst_case, mid_market_happy_path, smb_happy_path
 from worker import build_worker
@@ -52,7 +52,7 @@ async def runs(run: Run) -> list[WorkflowHistory]:
 async def record(tag: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         settings = replace(
-            Settings.from_env(), database_url=f"sqlite:///{tmp}/onboarding.db", outbox_dir=Path(tmp) / "outbox"
+            Settings.from_env(), database_url=f"sqlite:///{tmp}/adapters.db", outbox_dir=Path(tmp) / "outbox"
         )
         upgrade(settings.database_url)
         for name, (segment, journey) in JOURNEYS.items():

@@ -15,7 +15,7 @@ from email.policy import compat32
 from email.utils import formataddr
 from pathlib import Path
 
-from onboarding.email.compose import Address, OutgoingEmail
+from adapters.email.compose import Address, OutgoingEmail
 
 UTF8 = Charset("utf-8")
 UTF8.header_encoding = UTF8.body_encoding = QP  # readable in a text editor, unlike base64

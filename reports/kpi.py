@@ -31,11 +31,12 @@ from typing import Any
 from pydantic import BaseModel, computed_field
 from sqlmodel import Session, col, select
 
-from onboarding import playbook, staff
-from onboarding.db import Account, HumanTask, Onboarding, Staff, TimelineEvent
+from adapters import staff
+from adapters.db import Account, HumanTask, Onboarding, Staff, TimelineEvent
+from adapters.staff import StaffRole
+from onboarding import playbook
 from onboarding.models import SEGMENTS, VENDOR_ROLES, Segment
 from onboarding.playbook import Playbook
-from onboarding.staff import StaffRole
 
 DAY = timedelta(days=1)
 QUARTER = timedelta(weeks=13)

@@ -22,7 +22,7 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select, update
 
-from onboarding.db import OutboxEmail, TimelineEvent
+from adapters.db import OutboxEmail, TimelineEvent
 
 _WHY = {"bounce": "bounced", "spam_report": "reported spam", "unsubscribe": "unsubscribed"}
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from onboarding.config import DEV_LINK_SECRET, Settings
-from onboarding.email.compose import OutgoingEmail
-from onboarding.email.errors import Misconfigured
-from onboarding.email.local import LocalOutbox
-from onboarding.email.sendgrid_backend import SendGridBackend
+from adapters.config import DEV_LINK_SECRET, Settings
+from adapters.email.compose import OutgoingEmail
+from adapters.email.errors import Misconfigured
+from adapters.email.local import LocalOutbox
+from adapters.email.sendgrid_backend import SendGridBackend
 
 
 class Backend(Protocol):

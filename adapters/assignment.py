@@ -29,11 +29,11 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from onboarding import staff
-from onboarding.db import Account, Onboarding, Staff
+from adapters import staff
+from adapters.db import Account, Onboarding, Staff
+from adapters.staff import RosterError, StaffRole
 from onboarding.effects import Assignment, AssignRequest
 from onboarding.models import Segment, StaffMember, Team
-from onboarding.staff import RosterError, StaffRole
 
 ROLE_NAMES: dict[StaffRole, str] = {
     "csm": "CSMs",

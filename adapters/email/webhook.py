@@ -20,9 +20,9 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from sendgrid.helpers.eventwebhook import EventWebhook
 from sqlmodel import Session, col, delete
 
-from onboarding.db import WebhookEvent
-from onboarding.email import outbox, suppressions
-from onboarding.email.render import INTERNAL
+from adapters.db import WebhookEvent
+from adapters.email import outbox, suppressions
+from adapters.email.render import INTERNAL
 from onboarding.messages import EmailFeedback
 
 SOURCE = "sendgrid"

@@ -6,7 +6,7 @@ from functools import lru_cache
 
 import jinja2
 
-from onboarding.email.render import FALLBACK_LOCALE, LOCALES, TEMPLATE_DIR
+from adapters.email.render import FALLBACK_LOCALE, LOCALES, TEMPLATE_DIR
 
 
 @lru_cache(maxsize=1)

@@ -12,7 +12,7 @@ first and keep the old ones listed for as long as the namespace retains runs tha
 the default on a laptop, payloads stay plain JSON, and plain payloads always decode, so turning
 encryption on never strands a run already in flight.
 
-`python -m onboarding.codec new-key ID` prints a fresh `ID:<key>` entry for the variable.
+`python -m adapters.codec new-key ID` prints a fresh `ID:<key>` entry for the variable.
 """
 
 from __future__ import annotations
@@ -135,7 +135,7 @@ def new_key_entry(key_id: str) -> str:
 
 def main(argv: list[str]) -> int:
     if len(argv) != 2 or argv[0] != "new-key":
-        print("usage: python -m onboarding.codec new-key ID  (prints ID:KEY)", file=sys.stderr)
+        print("usage: python -m adapters.codec new-key ID  (prints ID:KEY)", file=sys.stderr)
         return 2
     try:
         print(new_key_entry(argv[1]))

@@ -21,9 +21,9 @@ from urllib.error import URLError
 from python_http_client.exceptions import HTTPError
 from sendgrid import SendGridAPIClient
 
-from onboarding.config import Settings
-from onboarding.email.compose import Address, OutgoingEmail
-from onboarding.email.errors import DeliveryError, Refused, TryLater, Unconfirmed
+from adapters.config import Settings
+from adapters.email.compose import Address, OutgoingEmail
+from adapters.email.errors import DeliveryError, Refused, TryLater, Unconfirmed
 
 # python_http_client logs every request's headers, Authorization included, at DEBUG.
 logging.getLogger("python_http_client").setLevel(logging.WARNING)

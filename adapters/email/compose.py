@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from email.utils import parseaddr
 from typing import Any
 
-from onboarding.config import Settings
+from adapters.config import Settings
+from adapters.email import links
+from adapters.email.render import INTERNAL, Rendered, is_transactional
 from onboarding.effects import EmailRequest
-from onboarding.email import links
-from onboarding.email.render import INTERNAL, Rendered, is_transactional
 
 
 @dataclass(frozen=True)

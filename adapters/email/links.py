@@ -10,7 +10,7 @@ import hashlib
 import hmac
 from urllib.parse import urlencode
 
-from onboarding.config import Settings
+from adapters.config import Settings
 
 
 def _signature(secret: str, key: str) -> str:

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from onboarding.db import Suppression
+from adapters.db import Suppression
 
 REASONS = ("unsubscribe", "bounce", "spam_report")  # weakest first
 

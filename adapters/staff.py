@@ -18,7 +18,7 @@ from sqlalchemy import func
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
-from onboarding.db import Onboarding, Staff
+from adapters.db import Onboarding, Staff
 from onboarding.models import Segment, StaffMember, problems
 
 StaffRole = Literal["csm", "implementation_specialist", "cs_manager"]

@@ -56,7 +56,7 @@ class Settings:
     ui_url: str
     staff_file: Path
     email_from: str
-    # Email (templates, SendGrid, unsubscribe links): see onboarding/email/.
+    # Email (templates, SendGrid, unsubscribe links): see adapters/email/.
     vendor_name: str
     postal_address: str
     app_url: str
@@ -74,7 +74,7 @@ class Settings:
     def from_env(cls) -> Settings:
         env = os.environ.get
         return cls(
-            database_url=env("DATABASE_URL", f"sqlite:///{LOCAL / 'onboarding.db'}"),
+            database_url=env("DATABASE_URL", f"sqlite:///{LOCAL / 'adapters.db'}"),
             email_backend=_backend("EMAIL_BACKEND"),
             outbox_dir=Path(env("OUTBOX_DIR", str(LOCAL / "outbox"))),
             ui_url=env("TEMPORAL_UI_URL", "http://localhost:8233").rstrip("/"),

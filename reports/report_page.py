@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from html import escape
 
-from onboarding.kpi import Rate, Report, SegmentKpis, median
+from reports.kpi import Rate, Report, SegmentKpis, median
 
 SEGMENT_COLOURS = {"smb": "#4e79a7", "mid_market": "#f28e2b", "enterprise": "#59a14f"}
 SEGMENT_LABELS = {"smb": "SMB", "mid_market": "Mid-market", "enterprise": "Enterprise"}

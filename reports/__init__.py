@@ -1,0 +1,1 @@
+"""What CS leaders read: KPIs, time to first value, load and capacity, computed from the records."""
