@@ -67,21 +67,6 @@ def scratch(keep: bool = False) -> Iterator[Path]:
             shutil.rmtree(folder, ignore_errors=True)
 
 
-@contextlib.contextmanager
-def environment(**settings: str) -> Iterator[None]:
-    """Set environment variables for the block (in-process activities read their settings there); restore after."""
-    saved = {name: os.environ.get(name) for name in settings}
-    os.environ.update(settings)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
 # ---- /proc ------------------------------------------------------------------------------
 
 
