@@ -74,7 +74,7 @@ class Settings:
     def from_env(cls) -> Settings:
         env = os.environ.get
         return cls(
-            database_url=env("DATABASE_URL", f"sqlite:///{LOCAL / 'adapters.db'}"),
+            database_url=env("DATABASE_URL", f"sqlite:///{LOCAL / 'onboarding.db'}"),
             email_backend=_backend("EMAIL_BACKEND"),
             outbox_dir=Path(env("OUTBOX_DIR", str(LOCAL / "outbox"))),
             ui_url=env("TEMPORAL_UI_URL", "http://localhost:8233").rstrip("/"),

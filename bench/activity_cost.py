@@ -168,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
         folder = Path(scratch)
         settings = dataclasses.replace(
             Settings.from_env(),
-            database_url=f"sqlite:///{folder / 'adapters.db'}",
+            database_url=f"sqlite:///{folder / 'onboarding.db'}",
             outbox_dir=folder / "outbox",
             staff_file=common.write_roster(folder, onboardings),
             email_backend="outbox",

@@ -184,7 +184,7 @@ class WorkerProcess:
 def engine_env(folder: Path, server: DevServer, database_url: str | None) -> dict[str, str]:
     """The engine's settings for a benchmark: its own database (SQLite unless given), outbox and roster."""
     return {
-        "DATABASE_URL": database_url or f"sqlite:///{folder / 'adapters.db'}",
+        "DATABASE_URL": database_url or f"sqlite:///{folder / 'onboarding.db'}",
         "OUTBOX_DIR": str(folder / "outbox"),
         "STAFF_FILE": str(folder / "staff.yaml"),
         "EMAIL_BACKEND": "outbox",

@@ -54,7 +54,7 @@ async def env() -> AsyncIterator[WorkflowEnvironment]:
 
 @pytest.fixture
 def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'adapters.db'}")
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'onboarding.db'}")
     monkeypatch.setenv("OUTBOX_DIR", str(tmp_path / "outbox"))
     settings = Settings.from_env()
     upgrade(settings.database_url)

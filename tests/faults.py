@@ -139,7 +139,8 @@ def audit(
     assert len({key for _, key, _, _ in emails}) == len(emails), "an email key has two outbox rows"
     assert len({key for _, key, _, _ in timeline}) == len(timeline), "a timeline key has two rows"
     for account in accounts:
-        assert Counter(t for a, t in sent if a == account) == emails_for(account), account
+        got = Counter(t for a, t in sent if a == account)
+        assert got == emails_for(account), f"{account}: sent {dict(got)}, expected {dict(emails_for(account))}"
         assert Counter((k, n) for a, _, k, n in rows if a == account) == timeline_for(account), account
     assert (tally.emails_sent, tally.emails_duplicated) == (tally.emails_expected, 0)
     assert tally.timeline_written == tally.timeline_expected

@@ -63,7 +63,7 @@ class LiveStack:
 
     @property
     def database_url(self) -> str:
-        return f"sqlite:///{self.home / 'adapters.db'}"
+        return f"sqlite:///{self.home / 'onboarding.db'}"
 
     @property
     def env(self) -> dict[str, str]:

@@ -168,7 +168,7 @@ def world_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, 
     with pytest.MonkeyPatch.context() as mp:
         for name in [n for n in os.environ if n.startswith(("TEMPORAL_", "INTAKE_", "SENDGRID_", "PAYLOAD_"))]:
             mp.delenv(name)
-        mp.setenv("DATABASE_URL", f"sqlite:///{folder / 'adapters.db'}")
+        mp.setenv("DATABASE_URL", f"sqlite:///{folder / 'onboarding.db'}")
         mp.setenv("OUTBOX_DIR", str(folder / "outbox"))
         mp.setenv("EMAIL_BACKEND", "outbox")
         mp.setenv("CSM_ID", "csm-leo")

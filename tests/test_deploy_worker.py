@@ -68,7 +68,7 @@ def test_bad_settings_are_refused_naming_each_variable_and_what_it_expects() -> 
 
 
 def test_a_worker_with_bad_settings_exits_2_before_touching_the_database(tmp_path: Path) -> None:
-    database = tmp_path / "adapters.db"
+    database = tmp_path / "onboarding.db"
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}", "WORKER_MAX_CACHED_WORKFLOWS": "-5"}
     done = subprocess.run([sys.executable, "worker.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2

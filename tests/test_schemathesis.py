@@ -49,7 +49,7 @@ WEBHOOK_PUBLIC_KEY = base64.b64encode(
 def intake_url() -> Iterator[str]:
     """The intake, served as in production, on a real (dev) Temporal server and a throwaway database."""
     with tempfile.TemporaryDirectory(prefix="schemathesis-") as folder, dev_server_running(Path(folder)) as address:
-        database = f"sqlite:///{folder}/adapters.db"
+        database = f"sqlite:///{folder}/onboarding.db"
         upgrade(database)
         port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith(("TEMPORAL_", "INTAKE_", "PAYLOAD_"))} | {

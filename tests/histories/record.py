@@ -52,7 +52,7 @@ async def runs(run: Run) -> list[WorkflowHistory]:
 async def record(tag: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         settings = replace(
-            Settings.from_env(), database_url=f"sqlite:///{tmp}/adapters.db", outbox_dir=Path(tmp) / "outbox"
+            Settings.from_env(), database_url=f"sqlite:///{tmp}/onboarding.db", outbox_dir=Path(tmp) / "outbox"
         )
         upgrade(settings.database_url)
         for name, (segment, journey) in JOURNEYS.items():
