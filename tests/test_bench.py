@@ -162,6 +162,8 @@ def test_the_published_figures_are_the_ones_in_bench_results() -> None:
     assert changed.count("\n|") > 10, "the before/after pair holds both throughput and activity costs"
     assert changed in docs
     assert changed in readme
+    redesign = printed("--before", "bench/results/v2")  # the state-machine redesign, v2 against today's
+    assert redesign.count("\n|") > 20 and redesign in docs and redesign in readme
 
 
 def printed(*arguments: str) -> str:
