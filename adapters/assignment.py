@@ -187,26 +187,18 @@ def _record(db: Session, request: AssignRequest, existing: Onboarding | None, se
         account = Account(account_id=request.account_id, created_at=datetime.now(UTC), **details)
     account.sqlmodel_update(details)
     db.add(account)
+    fresh = Onboarding(
+        workflow_id=request.workflow_id,
+        account_id=request.account_id,
+        segment=request.segment,
+        phase="signed",
+        owner=UNASSIGNED,
+        signed_at=request.signed_at,
+        updated_at=request.signed_at,
+    )
     if existing is None:
-        existing = Onboarding(
-            workflow_id=request.workflow_id,
-            account_id=request.account_id,
-            segment=request.segment,
-            phase="signed",
-            owner=UNASSIGNED,
-            signed_at=request.signed_at,
-            updated_at=request.signed_at,
-        )
+        existing = fresh
     elif _reopened(existing, request):
-        fresh = Onboarding(
-            workflow_id=request.workflow_id,
-            account_id=request.account_id,
-            segment=request.segment,
-            phase="signed",
-            owner=UNASSIGNED,
-            signed_at=request.signed_at,
-            updated_at=request.signed_at,
-        )
         existing.sqlmodel_update(fresh.model_dump(exclude={"workflow_id"}))
     existing.sqlmodel_update(seats)
     db.add(existing)
