@@ -223,7 +223,7 @@ class Emitter(Where):
             rule=_rule(problem),
             days_stalled=self.inactive_for(now).days,
             escalation_id=esc_id,
-            **({"task_due_at": due_at.isoformat()} if due_at else {}),
+            task_due_at=due_at.isoformat() if due_at else None,
             **context,
         )
 
