@@ -13,7 +13,11 @@ import pytest
 from adapters.config import Settings
 from adapters.email import compose, samples
 from adapters.email.render import INTERNAL, LOCALES, TRANSACTIONAL, Rendered, available, render, written_in
+from onboarding.effects import EmailRequest
+from onboarding.journey import OwnerFound
+from onboarding.messages import Action, Cancel, MarkStuck, Pause, Reassign, Resume, ScheduleKickoff, SkipStep
 from tests.test_email_templates import Links, sample
+from tests.test_journey import DAY, LEO, SIGNED, SITI, journey
 
 NEW = (
     "task",
@@ -161,6 +165,37 @@ def test_new_touches_render_in_every_locale(template: str, locale: str) -> None:
         assert links.urls and all(u.startswith(("https://", "http://", "mailto:")) for u in links.urls)
 
 
+def test_what_the_journey_sends_renders_in_every_locale() -> None:
+    """The engine's own context for the reactions (not the samples') has what the new touches use."""
+    j = journey()
+    sent: dict[str, EmailRequest] = {}
+    reassign = Reassign(owner=SITI.id, id="re-1")
+    moves: list[tuple[int, Action | OwnerFound | None]] = [
+        (1, SkipStep(step="connect_integration", id="s-1")),
+        (1, MarkStuck(step="invite_team", reason="No admin rights", id="m-1")),
+        *((day, None) for day in range(2, 9)),  # the skipped step's reminder comes days later
+        (9, Pause(reason="Holidays", until=SIGNED + 20 * DAY, id="p-1")),
+        (12, Resume(id="r-1")),
+        (13, reassign),
+        (13, OwnerFound(action=reassign, staff=SITI)),
+        (14, ScheduleKickoff(at=SIGNED + 20 * DAY, id="k-1")),
+        (15, Cancel(reason="churned", id="c-1")),
+    ]
+    for day, move in moves:
+        at = SIGNED + day * DAY
+        effects = (j.apply(move, at) if move else []) + j.tick(at)
+        sent |= {e.template: e for e in effects if isinstance(e, EmailRequest) and e.template not in sent}
+    reactions = set(NEW) - {"task", "testimonial_request", "plan_overdue"}
+    assert reactions <= set(sent), sorted(reactions - set(sent))
+    assert sent["handover_note"].to.email == SITI.email and sent["new_csm_introduction"].to.role == "champion"
+    for template in reactions:
+        for locale in LOCALES:
+            mail = render(template, locale, compose.context(sent[template], Settings.from_env()))
+            assert COMPANY in mail.subject + mail.text
+            if template in ("new_csm_introduction", "handover_note"):
+                assert SITI.name in mail.text and LEO.name in mail.text  # the new CSM and the previous one
+
+
 @pytest.mark.parametrize("locale", LOCALES)
 def test_a_staff_task_says_what_when_and_how_to_close_it(locale: str) -> None:
     mail = sample("task", locale)
@@ -170,7 +205,7 @@ def test_a_staff_task_says_what_when_and_how_to_close_it(locale: str) -> None:
     resolve = f"python admin.py resolve {samples.ACCOUNT} {TASK_ID} --note"
     assert resolve in mail.text and resolve in unescape(mail.html)
     assert "ESCALATION" not in mail.text
-    assert resolve in rendered("task", locale, due_at=None).text  # a task without a due date still renders
+    assert resolve in rendered("task", locale, task_due_at=None).text  # a task without a due date still renders
 
 
 @pytest.mark.parametrize("template", STAFF)

@@ -52,7 +52,7 @@ EXTRAS: dict[str, dict[str, Any]] = {
         "rule": "task",
         "days_stalled": 0,
         "escalation_id": "task.business_review",
-        "due_at": "2026-03-12T09:00:00+00:00",
+        "task_due_at": "2026-03-12T09:00:00+00:00",
     },
     "kickoff_cancelled": {"kickoff_at": "2026-03-16T15:00:00+00:00"},
     "new_csm_introduction": {"previous_csm_name": "Siti Rahman"},
