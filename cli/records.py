@@ -185,6 +185,9 @@ def text_report(r: kpi.Report) -> str:
     out += [f"  {s.segment}/{p.phase}: {p.mean_days:.1f} d over {p.finished}" for s in r.segments for p in s.phases]
     out += ["", f"Escalation rate {pct(r.escalations)}; most common reasons:"]
     out += [f"  {c.count} x {c.reason}" for c in r.top_reasons]
+    st = r.staff_tasks
+    done = f"{st.done} done ({st.done_on_time} on time)"
+    out += [f"Staff tasks: {st.opened} opened, {done}, {st.open} open, {st.overdue} overdue"]
     sv = r.survey
     out += [
         f"Automation rate {pct(r.automation)} of customer touches",
