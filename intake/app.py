@@ -33,6 +33,7 @@ from connection import connect, namespace
 from intake import sendgrid_events
 from intake.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, Unauthenticated, verify
 from onboarding.messages import ProductEvent
+from portal import routes as portal
 from onboarding.models import Contract, Segment, problems, workflow_id
 from service import send
 from service.bodies import BadBody, read_json
@@ -231,6 +232,10 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     )(product_event)
 
     app.include_router(sendgrid_events.router)  # SendGrid's Event Webhook and the unsubscribe link
+    try:
+        portal.include(app)  # the customer's plan page behind a personal link (portal/)
+    except ValueError as e:
+        raise IntakeConfigError(str(e)) from None
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
