@@ -33,8 +33,8 @@ from connection import connect, namespace
 from intake import sendgrid_events
 from intake.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, Unauthenticated, verify
 from onboarding.messages import ProductEvent
-from portal import routes as portal
 from onboarding.models import Contract, Segment, problems, workflow_id
+from portal import routes as portal
 from service import send
 from service.bodies import BadBody, read_json
 from service.start import AlreadyOnboarding, ContractError, parse_contract, previous_outcome, start
