@@ -74,7 +74,7 @@ def codes_since(db_engine: Engine, account_id: str, email: str, since: datetime)
 
 
 def add_code(db_engine: Engine, code: PortalCode) -> None:
-    with Session(db_engine) as db:
+    with Session(db_engine, expire_on_commit=False) as db:
         db.add(code)
         db.commit()
 
