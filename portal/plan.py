@@ -109,6 +109,9 @@ async def fetch(client: Client, account_id: str) -> Plan:
 
 
 def may_act_on(plan: Plan, holder: Holder, step: PlanStep) -> bool:
+    """Whether the page offers this holder the step's actions (the workflow still checks each one)."""
+    if not plan.open:
+        return False
     if holder.scope == "plan":
         return True
     me = plan.person(holder.email)

@@ -217,7 +217,7 @@ def plan_page(portal: Portal, visit: Visit) -> HTMLResponse:
         me=plan.person(holder.email),
         scoped=holder.scope == "steps",
         mine=next_for(plan, holder),
-        may=lambda step: plan.open and may_act_on(plan, holder, step),
+        may=lambda step: may_act_on(plan, holder, step),
         seal=lambda: guard.new_form(portal.settings, visit.browser, holder).sealed,  # one key per form
         done=sum(s.state == "done" for s in steps),
         total=len(steps),
