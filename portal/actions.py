@@ -20,7 +20,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from onboarding.messages import BY_NAME, Action
-from onboarding.models import problems, workflow_id
+from onboarding.models import VENDOR_ROLES, problems, workflow_id
 from portal.plan import Plan, PlanStep, may_act_on
 from portal.tokens import Holder
 from service import send
@@ -74,7 +74,7 @@ def read(plan: Plan, holder: Holder, form: dict[str, str]) -> Request:
         if step is None:
             raise Refused("no_such_step")
         if not may_act_on(plan, holder, step):
-            raise Refused("not_yours")
+            raise Refused("vendor_step" if step.role in VENDOR_ROLES else "not_yours")
         fields["step"] = step.id
     if verb == "done" and not step.confirmable:  # type: ignore[union-attr]
         raise Refused("not_confirmable", step=step)

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from onboarding.models import workflow_id
+from onboarding.models import VENDOR_ROLES, workflow_id
 from portal.tokens import Holder
 
 PLAN_QUERY = "get_plan"
@@ -110,7 +110,7 @@ async def fetch(client: Client, account_id: str) -> Plan:
 
 def may_act_on(plan: Plan, holder: Holder, step: PlanStep) -> bool:
     """Whether the page offers this holder the step's actions (the workflow still checks each one)."""
-    if not plan.open:
+    if not plan.open or step.role in VENDOR_ROLES:  # the vendor's own steps are shown, not acted on
         return False
     if holder.scope == "plan":
         return True

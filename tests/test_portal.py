@@ -262,10 +262,12 @@ async def test_a_form_without_this_browsers_cookie_is_refused(web, onboard) -> N
 
 async def test_a_step_that_cannot_be_skipped_or_confirmed_is_refused(web, onboard) -> None:
     run, link = await started(onboard)
-    skip = await act(web, link, action="skip", step="configure")
+    skip = await act(web, link, action="skip", step="admin_training")
     assert skip.status_code == 422 and "cannot be skipped" in skip.text
     automatic = await act(web, link, action="done", step="connect_integration")
     assert automatic.status_code == 422 and "completed by itself" in automatic.text
+    vendor = await act(web, link, action="done", step="configure")  # the implementation specialist's
+    assert vendor.status_code == 422 and "That step is ours to do" in vendor.text
     unknown = await act(web, link, action="done", step="no_such_step")
     assert unknown.status_code == 422 and "no such step" in unknown.text
     assert not rows(run, "skip_step") and not rows(run, "complete_step")
