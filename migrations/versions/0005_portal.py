@@ -6,18 +6,15 @@ hash with the attempts made. `portalsubmission`: every form a person sent, by it
 action's id), so a double submit acts once and rate limits can count.
 
 Revision ID: 0005
-Revises: 0004 when another branch's 0004 is present, else 0003
+Revises: 0004
 """
-
-from pathlib import Path
 
 import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
 revision = "0005"
-# Two branches were written side by side: this one follows 0004 once it is merged, 0003 before.
-down_revision = "0004" if any(Path(__file__).parent.glob("0004_*.py")) else "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
