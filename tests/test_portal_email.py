@@ -42,7 +42,7 @@ def test_the_welcome_carries_the_recipients_own_link(portal: PortalSettings, loc
     assert link in mail.html
     holder = tokens.read(portal, link.rsplit("/", 1)[1])
     assert (holder.account_id, holder.email, holder.scope) == (samples.ACCOUNT, request.to.email, "plan")
-    assert {"en": "Your onboarding plan", "ru": "Ваш план онбординга", "ms": "Pelan onboarding anda"}[
+    assert {"en": "Your onboarding plan", "ru": "Ваш план онбординга", "ms": "Pelan program orientasi anda"}[
         locale
     ] in mail.text
 
