@@ -79,7 +79,7 @@ async def measure(onboardings: int, requests: int, options: common.Options) -> d
         worker = common.start_worker(folder, "engine", ["worker.py"], env, options.bytecode)
         intake = serve_intake(folder, env, port, options.bytecode)
         try:
-            os.environ["PORTAL_KEYS"] = keys
+            os.environ |= {"PORTAL_KEYS": keys, "PORTAL_URL": env["PORTAL_URL"]}
             portal = PortalSettings.from_env()
             links = []
             tag = os.urandom(3).hex()
