@@ -140,6 +140,16 @@ def test_a_customer_team_works_through_its_plan_in_the_browser(live: LiveStack, 
         assert width <= 390, "no sideways scrolling on a phone"
         shoot(phone, "portal-phone.png", tmp_path, full_page=False)  # what a phone shows first
 
+        revoked = admin(live, f"portal revoke {account} maya@northwind.example")
+        assert "revoked" in revoked and "maya" not in revoked
+        maya.goto(link)  # in the language she last chose
+        assert maya.get_by_role("heading", level=1).inner_text() == "Pautan ini telah dimatikan"
+        time.sleep(1.1)  # a link made in the same second as the revocation counts as made before it
+        fresh = admin(live, f"portal link {account} maya@northwind.example").strip()
+        maya.goto(fresh)
+        assert maya.get_by_role("heading", level=1).inner_text().startswith("Northwind Logistics")
+        assert live.sh(f"python admin.py portal link {account} nobody@northwind.example").returncode != 0
+
         token = link.rsplit("/", 1)[1]
         phone.goto(link[: -len(token)] + token[:30] + ("A" if token[30] != "A" else "B") + token[31:])
         assert phone.get_by_role("heading", level=1).inner_text() == "This link does not work"
