@@ -209,10 +209,6 @@ def test_a_staff_task_says_what_when_and_how_to_close_it(locale: str) -> None:
 
 
 @pytest.mark.parametrize("template", STAFF)
-@pytest.mark.xfail(
-    strict=True,
-    reason="adapters/email/render.py must list task and handover_note in INTERNAL (engine owner); then drop this mark",
-)
 def test_staff_touches_are_internal(template: str) -> None:
     assert template in INTERNAL and template in TRANSACTIONAL
     assert "/email/unsubscribe" not in sample(template, "en").text
