@@ -44,6 +44,13 @@ async def web(env, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:  # t
         yield client
 
 
+def seal(html: str) -> str:
+    """The sealed field of the page's first form (its CSRF token and idempotency key)."""
+    found = FORM.search(html)
+    assert found, "the page has no form"
+    return found[1]
+
+
 def browser(web: httpx.AsyncClient) -> httpx.AsyncClient:
     """Another browser: the same app, no cookies."""
     return httpx.AsyncClient(transport=web._transport, base_url="http://testserver")
@@ -65,7 +72,7 @@ async def started(onboard, **changes: object) -> tuple[Run, str]:  # type: ignor
 async def act(web: httpx.AsyncClient, link: str, **fields: str) -> httpx.Response:
     page = await web.get(link)
     assert page.status_code == 200, page.text
-    return await web.post(f"{link}/act", data={"form": FORM.search(page.text)[1], **fields})  # type: ignore[index]
+    return await web.post(f"{link}/act", data={"form": seal(page.text), **fields})
 
 
 def rows(run: Run, name: str) -> list[TimelineEvent]:
@@ -121,7 +128,7 @@ async def test_a_one_click_email_button_changes_nothing_until_confirmed(web, onb
     assert confirm.status_code == 200 and "Please confirm" in confirm.text
     await run.settled()
     assert len(run.timeline("action")) == before
-    sealed = FORM.search(confirm.text)[1]  # type: ignore[index]
+    sealed = seal(confirm.text)
     done = await web.post(f"{link}/act", data={"form": sealed, "action": "done", "step": "questionnaire"})
     assert "is marked done" in done.text
     assert "questionnaire" in (await run.status()).steps_done
@@ -196,15 +203,15 @@ async def test_an_expired_link_asks_for_a_code_sent_by_email_then_opens(web, onb
     page = await web.get(link)
     assert page.status_code == 200 and "Confirm it is you" in page.text and "more than 30 days old" in page.text
     assert "Northwind" not in page.text  # nothing of the plan before the code
-    sent = await web.post(f"{link}/code", data={"form": FORM.search(page.text)[1], "reason": "expired"})  # type: ignore[index]
+    sent = await web.post(f"{link}/code", data={"form": seal(page.text), "reason": "expired"})
     assert "We sent a 6-digit code" in sent.text
     (eml,) = settings.outbox_dir.glob("portal-code*.eml")
-    code = re.search(r"\b(\d{6})\b", eml.read_text())[1]  # type: ignore[index]
+    code = re.findall(r"\b\d{6}\b", eml.read_text())[0]
     wrong = await web.post(
-        f"{link}/verify", data={"form": FORM.search(sent.text)[1], "code": "000000" if code != "000000" else "111111"}
-    )  # type: ignore[index]
+        f"{link}/verify", data={"form": seal(sent.text), "code": "000000" if code != "000000" else "111111"}
+    )
     assert wrong.status_code == 400 and "That code is not right" in wrong.text
-    right = await web.post(f"{link}/verify", data={"form": FORM.search(sent.text)[1], "code": code})  # type: ignore[index]
+    right = await web.post(f"{link}/verify", data={"form": seal(sent.text), "code": code})
     assert right.status_code == 303
     assert "Northwind Logistics" in (await web.get(link)).text
     stranger = browser(web)  # the code trusted that browser only
@@ -230,7 +237,7 @@ async def test_another_accounts_link_cannot_touch_this_account(web, onboard) -> 
     ours, our_link = await started(onboard)
     theirs, their_link = await started(onboard)
     our_page = (await web.get(our_link)).text
-    sealed = FORM.search(our_page)[1]  # type: ignore[index]
+    sealed = seal(our_page)
     # Their link with a form shown on our plan: refused, and neither plan changes.
     crossed = await web.post(f"{their_link}/act", data={"form": sealed, "action": "done", "step": "questionnaire"})
     assert crossed.status_code == 403 and "another plan" in crossed.text
@@ -244,7 +251,7 @@ async def test_another_accounts_link_cannot_touch_this_account(web, onboard) -> 
 async def test_a_replayed_form_acts_once_and_says_so(web, onboard) -> None:
     run, link = await started(onboard)
     page = (await web.get(link)).text
-    form = {"form": FORM.search(page)[1], "action": "done", "step": "questionnaire"}  # type: ignore[index]
+    form = {"form": seal(page), "action": "done", "step": "questionnaire"}
     first = await web.post(f"{link}/act", data=form)
     again = await web.post(f"{link}/act", data=form)
     assert first.status_code == 200
@@ -254,7 +261,7 @@ async def test_a_replayed_form_acts_once_and_says_so(web, onboard) -> None:
 
 async def test_a_form_without_this_browsers_cookie_is_refused(web, onboard) -> None:
     run, link = await started(onboard)
-    sealed = FORM.search((await web.get(link)).text)[1]  # type: ignore[index]
+    sealed = seal((await web.get(link)).text)
     forged = await browser(web).post(f"{link}/act", data={"form": sealed, "action": "done", "step": "questionnaire"})
     assert forged.status_code == 403 and "cannot be used" in forged.text
     assert not rows(run, "complete_step")
@@ -276,7 +283,7 @@ async def test_a_step_that_cannot_be_skipped_or_confirmed_is_refused(web, onboar
 async def test_nothing_is_accepted_after_cancellation(web, onboard) -> None:
     run, link = await started(onboard)
     page = (await web.get(link)).text
-    sealed = FORM.search(page)[1]  # type: ignore[index]
+    sealed = seal(page)
     await run.act(Cancel(by="csm-leo", reason="churned"))
     after = await web.post(f"{link}/act", data={"form": sealed, "action": "done", "step": "questionnaire"})
     assert after.status_code in (410, 422) and "has ended" in after.text
