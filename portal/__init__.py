@@ -6,5 +6,8 @@ guard    CSRF, trusted browsers, rate limits: the checks before anything is show
 codes    the one-time code sent by email when a link is expired or opened in a new browser
 plan     the plan as the onboarding answers it (query `get_plan`), and who may do what
 actions  a form becomes a message of the catalogue, sent like a CSM's action
-routes   the pages (FastAPI, server-rendered jinja2), mounted in the intake app
+visit    one request: the link's holder admitted (or refused with a page), their plan, their browser
+acting   a form acted on once, rate-limited, and the page saying what happened
+pages    templates/portal/*.html.jinja rendered; i18n: the words in en, ru, ms
+routes   the endpoints (FastAPI, server-rendered), mounted in the intake app
 """
