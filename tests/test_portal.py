@@ -218,6 +218,17 @@ async def test_an_expired_link_asks_for_a_code_sent_by_email_then_opens(web, onb
     assert "Confirm it is you" in (await stranger.get(link)).text
 
 
+async def test_an_older_link_in_a_new_browser_asks_for_a_code_first(web, onboard) -> None:
+    run, link = await started(onboard)
+    assert "Northwind Logistics" in (await web.get(link)).text  # a fresh link opens anywhere, once clicked
+    portal = PortalSettings.from_env()
+    champion = run.contract.contact("champion").email
+    older = tokens.issue(portal, run.contract.account_id, champion, now=datetime.now(UTC) - timedelta(days=4))
+    page = await browser(web).get(f"/portal/p/{older}")
+    assert "This browser has not opened your plan before" in page.text and "Northwind" not in page.text
+    assert "Northwind Logistics" in (await web.get(f"/portal/p/{older}")).text  # this browser opened it before
+
+
 async def test_a_revoked_link_is_refused_and_a_newer_one_works(web, onboard) -> None:
     run, link = await started(onboard)
     champion = run.contract.contact("champion").email
