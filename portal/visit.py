@@ -198,7 +198,7 @@ def open_form(portal: Portal, visit: Visit, sealed: str | None) -> str:
         return guard.open_form(portal.settings, visit.browser, visit.holder, sealed)
     except FormRefused as e:
         log.info("portal: a form was refused (%s)", e.kind)
-        key = "form_other" if e.kind == "other_person" else "form_csrf"
+        key = {"csrf": "form_csrf", "stale": "form_stale", "other_person": "form_other"}[e.kind]
         t = texts(visit.locale)
         raise Stop(
             page(
@@ -208,7 +208,7 @@ def open_form(portal: Portal, visit: Visit, sealed: str | None) -> str:
                 403,
                 browser=visit.browser,
                 title=t[f"{key}_title"],
-                lines=[str(e)] if visit.locale == "en" else [],
+                lines=[t[key]],
                 what_now=t["form_now"],
                 back=base(visit.token),
             )
