@@ -3,6 +3,7 @@
     POST /contracts                      a closed-won deal: start its onboarding (idempotent)
     POST /accounts/{account_id}/events   product telemetry: first login, key action, ... (a signal)
     POST /webhooks/sendgrid, /email/...  email feedback (intake/sendgrid_events.py)
+    /portal/...                          the customer's plan behind a personal link (portal/, docs/portal.md)
 
 The first two are signed with the shared secret (see intake.signing) and size-limited; the
 body is checked exactly like a contract file or an event the admin script sends, and a
