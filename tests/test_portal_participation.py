@@ -64,3 +64,20 @@ def test_no_onboardings_reads_as_not_applicable() -> None:
     p = participation.participation([], [])
     assert p.mean_people is None and p.steps_by_customer.percent is None
     assert "n/a" in "\n".join(participation.lines(p))
+
+
+def test_the_report_carries_the_section_in_every_format(tmp_path) -> None:
+    from sqlmodel import Session
+
+    from adapters.db import engine, upgrade
+    from cli.records import text_report
+    from reports import kpi, report_page
+
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    upgrade(url)
+    with Session(engine(url)) as db:
+        r = kpi.report(db, SIGNED)
+    assert r.participation.onboardings == 0
+    assert "Customer participation" in text_report(r)
+    assert "<h2>Customer participation</h2>" in report_page.render(r)
+    assert '"participation"' in r.model_dump_json()
