@@ -22,7 +22,7 @@ from adapters.db import Staff, engine
 from adapters.staff import Person, RosterError, StaffRole
 from cli.common import fail
 from onboarding.models import Segment, problems
-from reports import kpi, report_page
+from reports import kpi, participation, report_page
 
 staff_app = typer.Typer(
     help="The CS team: who serves which segments, load against capacity. Without a command: the list.",
@@ -201,6 +201,7 @@ def text_report(r: kpi.Report) -> str:
     out += [f"  {p.staff_id:<20} {p.role:<26} {p.load}/{p.capacity}" for p in r.people]
     out += ["", "Capacity forecast (at the pace of the period):"]
     out += [f"  {f.sentence()}" for f in r.forecast]
+    out += ["", *participation.lines(r.participation)]
     return "\n".join(out)
 
 

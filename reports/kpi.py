@@ -37,6 +37,7 @@ from adapters.staff import StaffRole
 from onboarding import playbook
 from onboarding.models import SEGMENTS, VENDOR_ROLES, Segment
 from onboarding.playbook import Playbook
+from reports.participation import Participation, participation
 from reports.tasks import TaskCounts, task_counts
 
 DAY = timedelta(days=1)
@@ -152,6 +153,7 @@ class Report(BaseModel):
     at_risk: list[AtRisk]
     people: list[PersonLoad]
     forecast: list[Forecast]
+    participation: Participation
 
 
 # ---- figures --------------------------------------------------------------------------------
@@ -400,4 +402,5 @@ def report(db: Session, now: datetime, since: datetime | None = None, segment: S
                 playbook.for_segment(s).length,
             )
         ],
+        participation=participation(onboardings, events),
     )
