@@ -18,6 +18,7 @@ def for_worker(settings: Settings) -> list[Callable[..., Any]]:
     mailer, records, staffing = Mailer(settings), Records(settings), Staffing(settings)
     return [
         mailer.send_email,
+        records.record,
         records.record_timeline,
         records.open_escalation,
         records.repeat_escalation,
