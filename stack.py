@@ -5,6 +5,10 @@ state persists in .local/temporal.db, with every search attribute the engine use
 registered; brings the engine's database schema up to date; runs the worker in this
 process. Ctrl-C (or SIGTERM) stops the worker and the server; starting again finds every
 in-flight onboarding where it was.
+
+A second stack from the same folder, or one whose ports are taken, is refused before anything
+starts (.local/stack.json names the stack that runs). `--fresh` sets the local state aside
+(.local/set-aside/<time>/) and starts from an empty one: no onboardings, no emails.
 """
 
 from __future__ import annotations
@@ -12,11 +16,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 from temporalio.client import Client
@@ -29,6 +37,69 @@ from worker import build_worker
 from workflows import attributes
 
 SA_TYPES = {2: "Keyword", 5: "Bool", 6: "Datetime"}
+RUNNING = LOCAL / "stack.json"  # the stack that runs from this folder: pid, ports, since when
+STATE = ("temporal.db", "temporal.db-shm", "temporal.db-wal", "onboarding.db", "outbox", "admin", "temporal.log")
+
+
+class Refused(Exception):
+    """The stack cannot start; the message says why and what to do instead."""
+
+
+def listening(port: int) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+        return True
+    return False
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def running_stack() -> dict[str, object] | None:
+    """The stack started from this folder that still runs, as its stack.json says; None when none does."""
+    try:
+        found = json.loads(RUNNING.read_text())
+        return found if isinstance(found, dict) and alive(int(found["pid"])) else None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def check_free(port: int, ui_port: int) -> None:
+    """Refuse at once, before anything starts, when a stack runs here or a port is taken."""
+    other = running_stack()
+    if other is not None:
+        raise Refused(
+            f"a stack is already running from this folder (pid {other['pid']}, since {other['since']},"
+            f" Temporal on port {other['port']}, Web UI http://localhost:{other['ui_port']}).\n"
+            "Use that one, or stop it first (Ctrl-C in its terminal, or: kill "
+            f"{other['pid']}). Nothing was started."
+        )
+    for what, taken in (("Temporal server", port), ("Web UI", ui_port)):
+        if listening(taken):
+            variable = "TEMPORAL_PORT" if what == "Temporal server" else "TEMPORAL_UI_PORT"
+            raise Refused(
+                f"port {taken} (the {what}'s) is already in use by another program: is another Temporal"
+                f" server or stack running?\nStop it, or choose another port: {variable}=<port> bash scripts/up.sh."
+                " Nothing was started."
+            )
+
+
+def set_aside() -> Path | None:
+    """Move the local state (Temporal's database, the engine's, the outbox) out of the way."""
+    present = [LOCAL / name for name in STATE if (LOCAL / name).exists()]
+    if not present:
+        return None
+    target = LOCAL / "set-aside" / datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    target.mkdir(parents=True)
+    for path in present:
+        shutil.move(path, target / path.name)
+    return target
 
 
 def server_command(port: int, ui_port: int, db_file: Path) -> list[str]:
@@ -75,8 +146,12 @@ async def connect_when_healthy(address: str, seconds: float = 60) -> Client:
             await asyncio.sleep(0.2)
 
 
-async def serve(port: int, ui_port: int) -> None:
+async def serve(port: int, ui_port: int, fresh: bool = False) -> None:
+    check_free(port, ui_port)
     LOCAL.mkdir(exist_ok=True)
+    if fresh:
+        aside = set_aside()
+        print(f"Fresh start: the previous local state is in {aside}" if aside else "Fresh start", flush=True)
     settings = Settings.from_env()
     upgrade(settings.database_url)
     log = (LOCAL / "temporal.log").open("ab")
@@ -88,6 +163,8 @@ async def serve(port: int, ui_port: int) -> None:
     try:
         await asyncio.to_thread(wait_for_port, port, server)
         client = await connect_when_healthy(f"127.0.0.1:{port}")
+        since = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        RUNNING.write_text(json.dumps({"pid": os.getpid(), "port": port, "ui_port": ui_port, "since": since}))
         async with build_worker(client, TASK_QUEUE):
             print(f"Temporal server  127.0.0.1:{port}  (state in {LOCAL / 'temporal.db'})", flush=True)
             print(f"Temporal Web UI  http://localhost:{ui_port}", flush=True)
@@ -102,6 +179,9 @@ async def serve(port: int, ui_port: int) -> None:
             await stop.wait()
             print("Stopping the worker and the server ...", flush=True)
     finally:
+        with contextlib.suppress(OSError, ValueError):
+            if json.loads(RUNNING.read_text()).get("pid") == os.getpid():
+                RUNNING.unlink()
         server.terminate()
         try:
             server.wait(timeout=15)
@@ -114,8 +194,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--port", type=int, default=int(os.environ.get("TEMPORAL_PORT", 7233)))
     parser.add_argument("--ui-port", type=int, default=int(os.environ.get("TEMPORAL_UI_PORT", 8233)))
+    parser.add_argument(
+        "--fresh", action="store_true", help="set the local state aside (.local/set-aside/) and start empty"
+    )
     args = parser.parse_args()
-    asyncio.run(serve(args.port, args.ui_port))
+    try:
+        asyncio.run(serve(args.port, args.ui_port, args.fresh))
+    except (Refused, RuntimeError) as e:
+        print(f"cannot start the stack: {e}", file=sys.stderr)
+        sys.exit(1)
 
 
 if __name__ == "__main__":
