@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import io
+from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
+
+from rich.console import Console
+from rich.table import Table
 
 from onboarding.models import Status
 
@@ -82,10 +87,16 @@ def describe_status(status: Status, details: str, now: datetime) -> str:
     return "\n".join(lines)
 
 
-def row(cells: list[str], widths: list[int]) -> str:
-    return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+def table(header: list[str], rows: list[list[str]], right: Collection[int] = ()) -> str:
+    """Plain aligned columns, two spaces apart, no colour or box: readable piped or in a terminal.
 
-
-def table(header: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    return "\n".join(row(r, widths) for r in [header, *rows])
+    Columns in `right` are right-aligned (numbers). Cells are text, never markup.
+    """
+    grid = Table(box=None, pad_edge=False, show_edge=False, header_style=None, padding=(0, 1))
+    for i, name in enumerate(header):
+        grid.add_column(name, justify="right" if i in right else "left", no_wrap=True)
+    for cells in rows:
+        grid.add_row(*cells)
+    out = io.StringIO()
+    Console(file=out, width=100_000, color_system=None, highlight=False, markup=False, emoji=False).print(grid)
+    return "\n".join(line.rstrip() for line in out.getvalue().splitlines())
