@@ -204,7 +204,7 @@ async def world(world_env: tuple[Path, ec.EllipticCurvePrivateKey]) -> AsyncIter
 def _starter(args: list[str]) -> tuple[int, str]:
     err = io.StringIO()
     with contextlib.redirect_stderr(err):
-        code = asyncio.run(starter.main(args))
+        code = starter.main(args)
     return code, err.getvalue()
 
 
