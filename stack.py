@@ -32,6 +32,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 
 from adapters.config import LOCAL, TASK_QUEUE, Settings
 from adapters.db import upgrade
+from adapters.web_ui import UiProxy
 from connection import binary
 from worker import build_worker
 from workflows import attributes
@@ -43,6 +44,12 @@ STATE = ("temporal.db", "temporal.db-shm", "temporal.db-wal", "onboarding.db", "
 
 class Refused(Exception):
     """The stack cannot start; the message says why and what to do instead."""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def listening(port: int) -> bool:
@@ -155,7 +162,12 @@ async def serve(port: int, ui_port: int, fresh: bool = False) -> None:
     settings = Settings.from_env()
     upgrade(settings.database_url)
     log = (LOCAL / "temporal.log").open("ab")
-    server = subprocess.Popen(server_command(port, ui_port, LOCAL / "temporal.db"), stdout=log, stderr=log)
+    # The dev server's own UI listens on a free port; ops reach it through the proxy on ui_port,
+    # which opens it on the onboarding columns and saved views (adapters/web_ui.py).
+    inner_ui_port = free_port()
+    server = subprocess.Popen(server_command(port, inner_ui_port, LOCAL / "temporal.db"), stdout=log, stderr=log)
+    proxy = UiProxy(ui_port, inner_ui_port)
+    proxy.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -182,6 +194,8 @@ async def serve(port: int, ui_port: int, fresh: bool = False) -> None:
         with contextlib.suppress(OSError, ValueError):
             if json.loads(RUNNING.read_text()).get("pid") == os.getpid():
                 RUNNING.unlink()
+        proxy.shutdown()
+        proxy.server_close()
         server.terminate()
         try:
             server.wait(timeout=15)
