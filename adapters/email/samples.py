@@ -79,6 +79,19 @@ EXTRAS: dict[str, dict[str, Any]] = {
         "inviter_name": contact("champion").name,
         "invitee_role": "it_admin",
     },
+    "task": {
+        "reason": "Prepare the business review",
+        "rule": "task",
+        "days_stalled": 0,
+        "escalation_id": "task.business_review",
+        "task_due_at": "2026-03-12T09:00:00+00:00",
+    },
+    "kickoff_cancelled": {"kickoff_at": "2026-03-16T15:00:00+00:00"},
+    "new_csm_introduction": {"previous_csm_name": "Siti Rahman"},
+    "handover_note": {"previous_csm_name": "Siti Rahman"},
+    "step_skipped_reminder": {"step_title": "Connect your first integration"},
+    "stuck_help": {"step_title": "Connect your first integration"},
+    "pause_confirmation": {"until": "2026-03-30T09:00:00+00:00"},
 }
 
 RECIPIENTS: dict[str, Recipient] = {
@@ -88,6 +101,10 @@ RECIPIENTS: dict[str, Recipient] = {
     "handover_to_ongoing_csm": vendor("csm", "csm"),
     "colleague_invitation": Recipient(role="colleague", name="Sam Okafor", email="sam.okafor@brightpath.example"),
 }
+# Staff tasks and the hand-over note go to the (new) CSM of the sample.
+RECIPIENTS["task"] = RECIPIENTS["handover_note"] = Recipient(
+    role="csm", name=CONTEXT["csm_name"], email=CONTEXT["csm_email"]
+)
 CHAMPION = contact("champion")
 
 
