@@ -32,6 +32,18 @@ def when(at: datetime, now: datetime) -> str:
     return f"{at:%a %-d %b %H:%M} UTC ({relative})"
 
 
+def activity(status: Status, now: datetime) -> str:
+    """When the customer or a CSM last did something, from that moment's own time, as of `now`.
+
+    Not from the workflow's `days_since_last_activity`: a query answers with the time of the
+    run's last wake-up, which can be minutes old.
+    """
+    at = status.last_activity_at
+    if at is None or utc(at) <= utc(status.signed_at):
+        return "none since signing"
+    return f"last {when(at, now)}"
+
+
 def next_line(status: Status, now: datetime) -> str:
     if status.state in ("completed", "cancelled"):
         return ""
@@ -68,7 +80,7 @@ def describe_status(status: Status, details: str, now: datetime) -> str:
         f"Owner      {s.owner}",
         f"Steps      {steps}" + (f" ({'; '.join(listed)})" if listed else ""),
         f"Modules    {', '.join(s.modules_done) or 'none completed yet'}",
-        f"Activity   last {span(timedelta(days=s.days_since_last_activity))} ago",
+        f"Activity   {activity(s, now)}",
         f"Signed     {when(s.signed_at, now)}",
     ]
     if s.completed_at:
