@@ -25,6 +25,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import yaml
 
 from onboarding import playbook
 from tests.live_stack import ROOT, free_port, stop
@@ -205,6 +206,7 @@ def test_a_new_terminal_without_the_environment_cannot_run_the_admin_script(read
 # ---- the walkthrough playbook against production's ---------------------------------------------
 
 SCALE = timedelta(seconds=5) / timedelta(days=1)
+DEMO = "docs/walkthrough-smb.yaml"
 
 
 def leaves_out() -> str:
@@ -214,7 +216,7 @@ def leaves_out() -> str:
 
 def test_the_walkthrough_playbook_differs_from_production_only_as_its_page_says() -> None:
     real = playbook.load(ROOT / "playbooks" / "smb.yaml")
-    demo = playbook.load(ROOT / "docs" / "walkthrough-smb.yaml")
+    demo = playbook.load(ROOT / DEMO)
     listed = leaves_out()
     kept = {t.id: t for t in demo.all_timers()}
     for timer in real.all_timers():
@@ -227,11 +229,18 @@ def test_the_walkthrough_playbook_differs_from_production_only_as_its_page_says(
     demo_steps = {s.id for p in demo.phases for s in p.steps}
     for step in (s for p in real.phases for s in p.steps):
         assert step.id in demo_steps or f"`{step.id}`" in listed, f"step {step.id} left out silently"
-    for flag in ("goal_not_reached", "low_csat", "support_load"):
-        if getattr(real.red_flags, flag) and not getattr(demo.red_flags, flag):
+    for flag, rule in real.red_flags:
+        if isinstance(rule, playbook.Escalate) and getattr(demo.red_flags, flag) is None:
             assert f"`{flag}`" in listed, f"red flag {flag} left out silently"
+    real_yaml, demo_yaml = (yaml.safe_load((ROOT / f).read_text()) for f in ("playbooks/smb.yaml", DEMO))
+    for key in set(real_yaml) - set(demo_yaml):
+        assert f"`{key}`" in listed, f"{key} left out silently"
+    for real_phase, demo_phase in zip(real_yaml["phases"], demo_yaml["phases"], strict=True):
+        for key in set(real_phase) - set(demo_phase) - {"timers"}:
+            assert f"`{key}`" in listed, f"{real_phase['id']}.{key} left out silently"
     assert [p.id for p in demo.phases] == [p.id for p in real.phases]
     assert demo.reactions == real.reactions and demo.modules == real.modules
     assert demo.length == real.length * SCALE
+    assert real.pressure and demo.pressure and demo.pressure.window == real.pressure.window * SCALE
     header = (ROOT / "docs" / "walkthrough-smb.yaml").read_text().split("segment:")[0]
     assert f"keeps {len(kept)} of its {len(list(real.all_timers()))} timers" in header
