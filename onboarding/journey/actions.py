@@ -124,13 +124,6 @@ class Actions(Events):
 
     # ---- steps ---------------------------------------------------------------------------
 
-    def _settle(self, step_id: str, by: str, now: datetime) -> None:
-        """A step done or skipped is no longer stuck: its stuck escalation closes."""
-        if self.p.stuck.pop(step_id, None) is not None:
-            for esc in self.open_escalations():
-                if esc.problem == f"stuck:{step_id}":
-                    self._resolve(esc, by, "the step moved on", now)
-
     def _stuck(self, a: MarkStuck, now: datetime) -> str:
         step = self.playbook.step(a.step)
         assert step is not None  # checked
