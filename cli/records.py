@@ -148,7 +148,8 @@ def staff_import(
         staff.save(db, roster.people)
         db.commit()
     new = sum(p.id not in known for p in roster.people)
-    typer.echo(f"imported {len(roster.people)} people from {path}: {new} new, {len(roster.people) - new} updated")
+    everyone = plural(len(roster.people), "person", "people")
+    typer.echo(f"imported {everyone} from {path}: {new} new, {len(roster.people) - new} updated")
 
 
 # ---- report --------------------------------------------------------------------------------

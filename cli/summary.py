@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from onboarding.models import Status
+from reports.words import plural
 
 
 def utc(at: datetime) -> datetime:
@@ -84,7 +85,8 @@ def describe_status(status: Status, details: str, now: datetime) -> str:
         f"Signed     {when(s.signed_at, now)}",
     ]
     if s.completed_at:
-        lines.append(f"Completed  {when(s.completed_at, now)}, {s.days_to_first_value} days to first value")
+        first_value = plural(s.days_to_first_value or 0, "day")
+        lines.append(f"Completed  {when(s.completed_at, now)}, {first_value} to first value")
     elif s.state != "cancelled":
         lines.append(f"Due        {when(s.due_at, now)}")
         lines.append(f"Next       {next_line(s, now)}")

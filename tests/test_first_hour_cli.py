@@ -6,6 +6,10 @@ import re
 import subprocess
 import sys
 
+from typer.testing import CliRunner
+
+import admin
+from reports.words import plural
 from tests.live_stack import ROOT
 
 
@@ -55,3 +59,16 @@ def test_the_setup_installs_an_onboarding_command() -> None:
     assert result.returncode == 0, result.stderr
     assert "Usage: onboarding [OPTIONS] COMMAND" in result.stdout
     assert "status" in result.stdout and "timeline" in result.stdout
+
+
+def test_counts_read_right_with_one() -> None:
+    one = ROOT / "docs" / "walkthrough-smb.yaml"
+    result = CliRunner().invoke(admin.app, ["playbook", "validate", str(one)])
+    assert result.exit_code == 0, result.output
+    assert "4 phases, 3 timers)" in result.output
+    assert [plural(1, "run"), plural(2, "run"), plural(1, "person", "people"), plural(3, "person", "people")] == [
+        "1 run",
+        "2 runs",
+        "1 person",
+        "3 people",
+    ]
