@@ -186,7 +186,9 @@ async def serve(port: int, ui_port: int, fresh: bool = False) -> None:
                 flush=True,
             )
             print(
-                "Start an onboarding:  python starter.py contracts/smb.json      (Ctrl-C stops everything)", flush=True
+                "Start an onboarding from another terminal:  source .venv/bin/activate;"
+                " python starter.py contracts/smb.json   (Ctrl-C here stops everything)",
+                flush=True,
             )
             await stop.wait()
             print("Stopping the worker and the server ...", flush=True)
