@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import typer
 
-from cli import actions, database, playbooks, records, views
+from cli import actions, database, playbooks, records, tasks, views
 from cli import email as email_cli
+from cli import portal as portal_cli
 from cli import simulate as simulate_cli
 from cli.shutdown import exit_after
 
@@ -18,8 +19,10 @@ app.add_typer(records.staff_app, name="staff")
 app.command()(records.report)
 app.add_typer(actions.app)
 app.add_typer(views.app)
+app.add_typer(tasks.app)
 app.add_typer(email_cli.app)
 app.add_typer(simulate_cli.app)
+app.add_typer(portal_cli.app, name="portal")
 
 if __name__ == "__main__":
     exit_after(app)

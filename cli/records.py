@@ -23,7 +23,7 @@ from adapters.staff import Person, RosterError, StaffRole
 from cli.common import fail
 from cli.summary import table
 from onboarding.models import SEGMENTS, Segment, problems
-from reports import kpi, report_page
+from reports import kpi, participation, report_page
 from reports.words import SEGMENT_NAMES, plural
 
 staff_app = typer.Typer(
@@ -206,6 +206,9 @@ def text_report(r: kpi.Report) -> str:
     ]
     out += ["", f"Escalation rate {pct(r.escalations)}; most common reasons:"]
     out += [f"  {c.count} x {c.reason}" for c in r.top_reasons]
+    st = r.staff_tasks
+    done = f"{st.done} done ({st.done_on_time} on time)"
+    out += [f"Staff tasks: {st.opened} opened, {done}, {st.open} open, {st.overdue} overdue"]
     sv = r.survey
     out += [
         f"Automation rate {pct(r.automation)} of customer touches",
@@ -223,6 +226,7 @@ def text_report(r: kpi.Report) -> str:
     out += ["  " + line for line in table(["ID", "ROLE", "LOAD"], people, right={2}).splitlines()] if people else []
     out += ["", "Capacity forecast (at the pace of the period):"]
     out += [f"  {f.sentence()}" for f in r.forecast]
+    out += ["", *participation.lines(r.participation)]
     return "\n".join(out)
 
 

@@ -15,6 +15,7 @@ from functools import cache
 import jinja2
 
 from adapters.email.render import TEMPLATE_DIR
+from reports import participation
 from reports.kpi import Rate, Report, SegmentKpis, median
 from reports.words import plural
 
@@ -209,6 +210,22 @@ def template() -> jinja2.Template:
     return env.get_template("report.html.jinja")
 
 
+def participation_view(report: Report) -> dict[str, object]:
+    """People on the customer's side who acted in the portal, completion by their number, who confirmed steps."""
+    p = report.participation
+    return {
+        "with_actions": participation.share(p.with_customer_actions),
+        "mean": "n/a" if p.mean_people is None else f"{p.mean_people:g}",
+        "by_customer": participation.share(p.steps_by_customer),
+        "by_csm": p.steps_by_csm,
+        "table": Table(
+            ["customer people who acted", "onboardings", "completed"],
+            [[g.people, g.onboardings, participation.share(g.completion)] for g in p.groups],
+            {1},
+        ),
+    }
+
+
 def render(report: Report) -> str:
     """The whole page."""
     survey = report.survey
@@ -233,4 +250,5 @@ def render(report: Report) -> str:
             "ces": num(survey.ces_average),
         },
         forecast=[f.sentence() for f in report.forecast],
+        participation=participation_view(report),
     )

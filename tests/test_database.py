@@ -22,6 +22,9 @@ TABLES = {
     "outboxemail",
     "suppression",
     "webhookevent",
+    "portalrevocation",
+    "portalcode",
+    "portalsubmission",
     "alembic_version",
 }
 

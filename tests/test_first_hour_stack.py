@@ -30,7 +30,7 @@ def second_stack(
 ) -> tuple[subprocess.CompletedProcess[str], float]:
     began = time.monotonic()
     result = subprocess.run(
-        [sys.executable, "stack.py", "--port", str(port), "--ui-port", str(ui_port)],
+        [sys.executable, "stack.py", "--port", str(port), "--ui-port", str(ui_port), "--intake-port", str(free_port())],
         cwd=folder,
         env=env,
         capture_output=True,

@@ -2,8 +2,8 @@
 
 Everything runs in a copy of the project (its .venv linked in), in terminals that start as
 a new terminal does: no virtual environment active, none of the engine's variables set, only
-free ports instead of 7233/8233 (TEMPORAL_PORT, TEMPORAL_UI_PORT and TEMPORAL_ADDRESS, so a
-developer's own stack is left alone). Each command runs in bash; what it changes in the
+free ports instead of 7233/8233/8000 (TEMPORAL_PORT, TEMPORAL_UI_PORT, TEMPORAL_ADDRESS and
+INTAKE_PORT, so a developer's own stack is left alone). Each command runs in bash; what it changes in the
 environment (`source .venv/bin/activate`, `export`) carries to the next command of the same
 terminal, as in a real one. `bash scripts/up.sh` runs in its own terminal until the next
 stack block (the reader's Ctrl-C) or the end. The walkthrough's console blocks are parsed by
@@ -45,6 +45,7 @@ class Reader:
     folder: Path
     port: int
     ui_port: int
+    intake_port: int
     stack: subprocess.Popen[bytes] | None = None
     background: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
@@ -56,7 +57,7 @@ class Reader:
             "TEMPORAL_PORT": str(self.port),
             "TEMPORAL_UI_PORT": str(self.ui_port),
             "TEMPORAL_ADDRESS": f"127.0.0.1:{self.port}",
-            "INTAKE_PORT": str(free_port()),
+            "INTAKE_PORT": str(self.intake_port),
             "PYTHONUNBUFFERED": "1",
         }
 
@@ -117,7 +118,7 @@ def reader() -> Iterator[Reader]:
     folder = home / "project"
     shutil.copytree(ROOT, folder, ignore=COPY)
     (folder / ".venv").symlink_to(ROOT / ".venv")
-    person = Reader(folder, free_port(), free_port())
+    person = Reader(folder, free_port(), free_port(), free_port())
     yield person
     person.leave()
     shutil.rmtree(home, ignore_errors=True)
