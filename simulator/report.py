@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from onboarding.models import VENDOR_ROLES
+from reports.words import plural
 from simulator.run import Result
 from simulator.timeline import Entry
 
@@ -70,10 +71,11 @@ def summary_lines(result: Result) -> list[str]:
         "Summary",
         f"  outcome          {outcome_words(result)}",
         f"  touches          {s.automated} automated to the customer, {s.human} by people{rate}",
-        f"  team notices     {s.team_notices} emails to the CS team",
+        f"  team notices     {plural(s.team_notices, 'email')} to the CS team",
         f"  escalations      {len(s.escalations)}: {escalations}" if s.escalations else "  escalations      none",
         f"  rejected         {s.rejected} of the scenario's actions",
-        f"  history          {result.history_events} events in {result.runs} runs; simulated in {result.seconds:g} s",
+        f"  history          {plural(result.history_events, 'event')} in {plural(result.runs, 'run')}; "
+        f"simulated in {result.seconds:g} s",
     ]
 
 

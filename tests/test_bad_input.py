@@ -448,7 +448,7 @@ def product_event(body: Any, status: int = 400, account: str | None = None) -> A
 
 EVENT_NAMES = (
     "'first_login', 'teammate_invited', 'integration_connected', 'key_action', 'support_ticket', 'survey_answer'"
-    " or 'email_engaged'"
+    ", 'email_engaged' or 'metric'"
 )
 EVENT_EDGES = [
     Edge(
@@ -464,8 +464,8 @@ EVENT_EDGES = [
     ),
     Edge(
         "event: extra field",
-        product_event({"name": "first_login", "user": "priya"}),
-        "user: Extra inputs are not permitted",
+        product_event({"name": "first_login", "colour": "blue"}),
+        "colour: Extra inputs are not permitted",
         onboarding,
     ),
     Edge(
@@ -489,7 +489,7 @@ EVENT_EDGES = [
     Edge(
         "event: survey scores on another event",
         product_event({"name": "first_login", "csat": 5}),
-        "csat, ces and goal_reached belong to survey_answer events only",
+        "csat, ces, nps and goal_reached belong to survey_answer events only",
         onboarding,
     ),
     Edge(
@@ -728,7 +728,11 @@ PLAYBOOK_EXTRA: list[tuple[str, Callable[[dict[str, Any]], Any], str]] = [
         "smb.yaml: timers: duplicate id(s): sales_handover_overdue",
     ),
     ("duplicate phase timer", _append_copy("phases", 0, "timers"), "smb.yaml: phases[0].timers: duplicate id(s): day1"),
-    ("'times' without 'every'", lambda d: d["timers"][3].update(times=3), "smb.yaml: timers[3]: 'times' needs 'every'"),
+    (
+        "'times' without 'every'",
+        lambda d: d["timers"][3].update(times=3),
+        "smb.yaml: timers[3]: 'times' and 'for' need 'every'",
+    ),
     (
         "last check-in stage that stops",
         lambda d: d["check_ins"][2].update(times=5),

@@ -52,7 +52,7 @@ async def test_preview_and_outbox_for_a_real_onboarding(
     assert preview.exit_code == 0, preview.output
     html = out.read_text()
     assert '<html lang="ru">' in html and "Ромашка" in html
-    assert "Kickoff and planning" in html  # the onboarding's current phase
+    assert "Старт и планирование" in html  # the onboarding's current phase, in the contract's language
     assert f"Здравствуйте, {run.contract.contact('champion').name}!" in html
 
     listing = await asyncio.to_thread(invoke, "outbox", "--account", account)
@@ -72,7 +72,7 @@ async def test_preview_and_outbox_for_a_real_onboarding(
         "error",
     ]
     assert any("kickoff_invitation" in line and "champion" in line and "sent" in line for line in lines)
-    assert any("welcome" in line and "Добро пожаловать, Ромашка" in line for line in lines)
+    assert any("welcome" in line and "Ромашка: добро пожаловать" in line for line in lines)
     assert "@" not in listing.stdout  # addresses stay out of the listing
     none = await asyncio.to_thread(invoke, "outbox", "--account", account, "--status", "failed")
     assert none.stdout.strip() == f"no emails for {account}"

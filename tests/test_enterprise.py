@@ -24,8 +24,8 @@ async def test_silent_customer_gets_the_kickoff_offered_again_and_escalations_to
         (7, "escalation", "csm"),  # ... flags the CSM ...
         (7, "escalation", "cs_manager"),  # ... and, unclaimed for 4 hours, goes up
         (10, "escalation", "cs_manager"),  # executive kickoff not held within 10 days
+        (14, "escalation", "cs_manager"),  # no progress for 14 days since signing
         (14, "kickoff_invitation", "champion"),  # offered again weekly, four times
-        (14, "escalation", "cs_manager"),  # no progress for 14 days
     ]  # no weekly sync: it starts at the kickoff, which never happened
 
 

@@ -145,12 +145,13 @@ def test_a_deadline_moves_a_phase_on_that_its_exit_would_hold_forever() -> None:
     assert j.phase.id == "success_validation" and j.p.deadlines_hit == ["adoption_support"]
 
 
-def test_a_silent_smb_plan_is_overdue_at_its_length_and_success_closes_that() -> None:
+def test_a_silent_smb_plan_is_overdue_a_day_after_its_survey_and_success_closes_that() -> None:
     j = journey()
     sent = run(j, SIGNED + 30 * DAY)
+    assert (30, "success_survey", "champion") in sent and not j.has("overdue")
+    run(j, SIGNED + 31 * DAY, SIGNED + 30 * DAY)
     assert j.has("overdue") and any(e.problem == "overdue" for e in j.open_escalations())
-    assert (30, "success_survey", "champion") in sent
-    j.apply(ProductEvent(name="survey_answer", goal_reached=True, csat=5), SIGNED + 31 * DAY)
+    j.apply(ProductEvent(name="survey_answer", goal_reached=True, csat=5), SIGNED + 32 * DAY)
     assert j.p.outcome == "completed" and not any(e.problem == "overdue" for e in j.open_escalations())
 
 

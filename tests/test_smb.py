@@ -18,11 +18,10 @@ async def test_silent_customer_gets_the_day_1_3_7_sequence_and_escalations(env: 
         (1, "personal_welcome_reminder", "csm"),
         (1, "setup_day1", "champion"),
         (2, "escalation", "cs_manager"),  # no personal welcome within 48 h
-        (3, "reengagement", "champion"),  # no login in 3 days
-        (3, "setup_day3", "champion"),
+        (3, "reengagement", "champion"),  # no login in 3 days: re-engagement, not the setup email too
         (7, "reengagement", "champion"),  # day 7 without login ...
-        (7, "escalation", "csm"),  # ... flags the CSM
-        (7, "setup_day7", "champion"),
+        (7, "escalation", "csm"),  # ... flags the CSM ...
+        (9, "escalation", "cs_manager"),  # ... who did not claim it within 48 hours
         (10, "reengagement", "champion"),  # 10 days without any activity
         (10, "escalation", "csm"),
     ]
@@ -43,14 +42,15 @@ async def test_happy_path_completes_on_the_day_30_survey_then_checks_in(env: Wor
     assert run.emails() == [
         (0, "welcome", "champion"),
         (0, "milestone_celebration", "champion"),  # setup done on day 0
-        (0, "quick_start_guide", "champion"),
+        (1, "quick_start_guide", "champion"),  # 12 hours later: one email per window (pressure)
         (2, "module_completed", "champion"),
         (9, "weekly_summary", "champion"),
         (16, "weekly_summary", "champion"),
         (23, "weekly_summary", "champion"),
         (30, "success_survey", "champion"),  # the day-30 success check
         (30, "onboarding_complete", "champion"),  # answered "goal reached" half a day later
-        (30, "handover_to_ongoing_csm", "csm"),
+        (30, "handover_to_ongoing_csm", "ongoing_csm"),
+        (32, "testimonial_request", "champion"),  # goal reached and CSAT >= 4, two days later
         (37, "check_in", "champion"),  # the weekly post-onboarding cadence
     ]
     status = await run.status()
@@ -72,7 +72,11 @@ async def test_pause_until_a_date_resumes_by_itself(env: WorkflowEnvironment, on
     status = await run.status()
     assert status.state == "active"
     assert [h.kind for h in run.timeline("paused", "resumed")] == ["paused", "resumed"]
-    assert run.emails() == [(0, "welcome", "champion")]
+    assert run.emails() == [
+        (0, "pause_confirmation", "champion"),  # paused before the team was even assigned
+        (0, "welcome", "champion"),
+        (5, "welcome_back", "champion"),  # the pause ended on its date
+    ]
     await env.sleep(timedelta(days=1))
     assert (6, "setup_day1", "champion") in run.emails()
 

@@ -9,5 +9,8 @@ OWNER = SearchAttributeKey.for_keyword("OnboardingOwner")
 DUE_AT = SearchAttributeKey.for_datetime("OnboardingDueAt")
 ESCALATED = SearchAttributeKey.for_bool("OnboardingEscalated")
 PAUSED = SearchAttributeKey.for_bool("OnboardingPaused")
+NEXT_ACTION = SearchAttributeKey.for_keyword("OnboardingNextAction")
+"""The rule that acts next (`setup_day1`, `weekly_sync`): a rule's id, never a person's."""
+NEXT_ACTION_AT = SearchAttributeKey.for_datetime("OnboardingNextActionAt")
 
-ALL = (SEGMENT, PHASE, HEALTH, OWNER, DUE_AT, ESCALATED, PAUSED)
+ALL = (SEGMENT, PHASE, HEALTH, OWNER, DUE_AT, ESCALATED, PAUSED, NEXT_ACTION, NEXT_ACTION_AT)

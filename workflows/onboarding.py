@@ -61,10 +61,12 @@ class OnboardingWorkflow:
     def __init__(self, input: OnboardingInput) -> None:
         now, info = workflow.now(), workflow.info()
         ref = onboarding_ref(info.workflow_id, info.run_id)  # only a first run starts without progress
-        fresh = Progress(ref=ref, phase_started_at=now, last_activity_at=now)
+        signed = input.contract.signed_at or now
+        fresh = Progress(ref=ref, phase_started_at=now, last_activity_at=signed)  # quiet since signing
         self.journey = Journey(input.contract, input.playbook, input.progress or fresh)
         self.mail: Lane[Effect] = Lane(self._send, lambda a, b: False)
         self.one_batch = workflow.patched("records-in-one-batch")
+        self.next_action_shown = workflow.patched("next-action-attributes")
         """Runs from before it wrote timeline rows in a batch and each task change in an activity of its own."""
         self.records: Lane[Effect] = Lane(
             self._record, lambda a, b: self.one_batch or (isinstance(a, TimelineEntry) and type(a) is type(b))
@@ -272,8 +274,14 @@ class OnboardingWorkflow:
             attributes.ESCALATED: bool(j.open_escalations()),
             attributes.PAUSED: j.paused,
         }
+        if self.next_action_shown:
+            nxt = j.next_due()[:1]
+            values[attributes.NEXT_ACTION] = nxt[0].key.rsplit(".", 1)[-1] if nxt else None
+            values[attributes.NEXT_ACTION_AT] = nxt[0].at if nxt else None
         updates: list[SearchAttributeUpdate[Any]] = [
-            key.value_set(v) for key, v in values.items() if self.shown.get(key.name) != v
+            key.value_set(v) if v is not None else key.value_unset()
+            for key, v in values.items()
+            if self.shown.get(key.name) != v
         ]
         if updates:
             workflow.upsert_search_attributes(updates)

@@ -58,7 +58,7 @@ def status(j: Where, now: datetime) -> Status:
             for e in j.open_escalations()
         ],
         days_since_last_activity=round(j.inactive_for(now).total_seconds() / 86400, 2),
-        last_activity_at=j.p.last_activity_at if j.p.signed_in else None,
+        last_activity_at=j.p.last_activity_at if j.p.last_activity_at > j.signed_at else None,
         paused_until=j.p.paused_until,
         owner=owner(j),
         signed_at=j.signed_at,
