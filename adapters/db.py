@@ -95,6 +95,8 @@ class Staff(SQLModel, table=True):
     segments: list[str] = Field(sa_column=Column(JSON, nullable=False))
     capacity: int
     active: bool = True
+    slack_id: str | None = Field(default=None, max_length=40, description="their Slack member id (U...)")
+    booking_url: str | None = Field(default=None, max_length=500, description="their meeting booking page")
 
 
 class OutboxEmail(SQLModel, table=True):

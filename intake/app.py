@@ -30,7 +30,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from adapters.config import Settings
 from connection import connect, namespace
-from intake import sendgrid_events
+from intake import crm, sendgrid_events, slack_actions
 from intake.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, Unauthenticated, verify
 from onboarding.messages import ProductEvent
 from onboarding.models import Contract, Segment, problems, workflow_id
@@ -231,6 +231,8 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     )(product_event)
 
     app.include_router(sendgrid_events.router)  # SendGrid's Event Webhook and the unsubscribe link
+    app.include_router(crm.router)  # HubSpot and Salesforce won deals (docs/integrations.md)
+    app.include_router(slack_actions.router)  # Claim and Resolve buttons on Slack notices
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
