@@ -21,8 +21,8 @@ from sqlmodel import Session, select
 from temporalio.testing import WorkflowEnvironment
 
 from activities.notices import Notices
-from adapters.chat.view import NoticeUpdate
 from adapters import staff
+from adapters.chat.view import NoticeUpdate
 from adapters.config import Settings
 from adapters.db import HumanTask, TimelineEvent, engine
 from adapters.integration_tables import ChatNotice

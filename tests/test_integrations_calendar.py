@@ -1,0 +1,134 @@
+"""The kickoff invitation's calendar entry: an .ics that calendar apps update in place, and the booking link."""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import email
+from datetime import UTC, datetime, timedelta
+from email.message import Message
+from pathlib import Path
+
+import pytest
+from icalendar import Calendar
+from sqlmodel import Session
+from temporalio.testing import ActivityEnvironment
+
+from activities.email import Mailer
+from adapters import staff
+from adapters.config import Settings
+from adapters.db import engine
+from adapters.email import samples
+from adapters.email.calendar import CalendarInvite, ics
+from adapters.email.compose import outgoing
+from adapters.email.local import eml_path
+from adapters.email.render import Rendered
+from adapters.email.sendgrid_backend import payload
+from onboarding.effects import EmailRequest, Recipient
+
+START = datetime(2026, 12, 10, 15, 0, tzinfo=UTC)
+CSM = Recipient(role="csm", name="Leo Martin", email="leo@vendor.example")
+ROSTER = """
+people:
+  - {id: csm-leo, name: Leo Martin, email: leo@vendor.example, role: csm, segments: [smb], capacity: 80,
+     booking_url: "https://cal.vendor.example/leo/kickoff"}
+  - {id: mgr-elena, name: Elena Petrova, email: elena@vendor.example, role: cs_manager, segments: [smb], capacity: 9}
+"""
+
+
+class WithCalendar(EmailRequest):
+    """EmailRequest as the engine's schedule_kickoff sends it (its `calendar` field)."""
+
+    calendar: CalendarInvite | None = None
+
+
+def invite(sequence: int, start: datetime = START, method: str = "REQUEST") -> CalendarInvite:
+    return CalendarInvite(
+        uid="onboarding-brightpath.1a2b3c4d.kickoff",
+        sequence=sequence,
+        start=start,
+        end=start + timedelta(minutes=60),
+        method=method,  # type: ignore[arg-type]
+        summary="BrightPath Dental kickoff",
+        organizer=CSM,
+    )
+
+
+def event_of(data: bytes) -> tuple[str, Calendar]:
+    cal = Calendar.from_ical(data)
+    [event] = cal.walk("VEVENT")
+    return str(cal["METHOD"]), event
+
+
+def test_a_reschedule_keeps_the_uid_and_raises_the_sequence_and_a_cancel_says_so() -> None:
+    champion = Recipient(role="champion", name="Priya Nair", email="priya@brightpath.example")
+    stamp = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    first = ics(invite(0), champion, stamp)
+    moved = ics(invite(1, START + timedelta(days=1)), champion, stamp)
+    cancelled = ics(invite(2, START + timedelta(days=1), "CANCEL"), champion, stamp)
+    assert ics(invite(0), champion, stamp) == first  # a retried send builds the same bytes
+    (m1, e1), (m2, e2), (m3, e3) = event_of(first), event_of(moved), event_of(cancelled)
+    assert str(e1["UID"]) == str(e2["UID"]) == str(e3["UID"]) == "onboarding-brightpath.1a2b3c4d.kickoff"
+    assert (e1["SEQUENCE"], e2["SEQUENCE"], e3["SEQUENCE"]) == (0, 1, 2)
+    assert (m1, m2, m3) == ("REQUEST", "REQUEST", "CANCEL")
+    assert (str(e1["STATUS"]), str(e3["STATUS"])) == ("CONFIRMED", "CANCELLED")
+    assert e2.decoded("DTSTART") == START + timedelta(days=1)
+    assert e2.decoded("DTEND") - e2.decoded("DTSTART") == timedelta(minutes=60)
+    assert str(e1["ORGANIZER"]) == "mailto:leo@vendor.example"
+    assert str(e1["ATTENDEE"]) == "mailto:priya@brightpath.example"
+
+
+@pytest.fixture
+def settings(tmp_path: Path, settings: Settings) -> Settings:
+    roster = tmp_path / "staff.yaml"
+    roster.write_text(ROSTER)
+    with Session(engine(settings.database_url)) as db:
+        staff.save(db, staff.load(roster).people)
+        db.commit()
+    return settings
+
+
+def send(settings: Settings, request: EmailRequest) -> Message:
+    activity_env = ActivityEnvironment()
+    activity_env.info = dataclasses.replace(activity_env.info, started_time=datetime.now(UTC))
+    activity_env.run(Mailer(settings).send_email, request)
+    return email.message_from_bytes(eml_path(settings.outbox_dir, request.key).read_bytes())
+
+
+def kickoff(sequence: int, key: str, start: datetime = START) -> WithCalendar:
+    base = samples.request("kickoff_invitation", context={"csm_name": "Leo Martin", "csm_email": "leo@vendor.example"})
+    return WithCalendar(**base.model_dump() | {"key": key}, calendar=invite(sequence, start))
+
+
+def test_the_kickoff_email_carries_the_invitation_and_the_update_replaces_it(settings: Settings) -> None:
+    first = send(settings, kickoff(0, "onboarding-brightpath.1a2b3c4d/kickoff"))
+    moved = send(settings, kickoff(1, "onboarding-brightpath.1a2b3c4d/kickoff.1", START + timedelta(hours=2)))
+    for message, sequence in ((first, 0), (moved, 1)):
+        assert message.get_content_type() == "multipart/mixed"
+        inline = [p for p in message.walk() if p.get_content_type() == "text/calendar"]
+        attached = [p for p in message.walk() if p.get_filename() == "invite.ics"]
+        assert len(inline) == 1 and inline[0].get_param("method") == "REQUEST"
+        assert len(attached) == 1
+        method, event = event_of(attached[0].get_payload(decode=True))
+        assert (method, event["SEQUENCE"]) == ("REQUEST", sequence)
+        assert str(event["UID"]) == "onboarding-brightpath.1a2b3c4d.kickoff"
+    text = next(p for p in first.walk() if p.get_content_type() == "text/plain").get_payload(decode=True).decode()
+    assert "book a slot that suits you: https://cal.vendor.example/leo/kickoff" in text
+
+
+def test_without_a_meeting_or_a_booking_link_the_email_is_as_before(settings: Settings) -> None:
+    request = samples.request("kickoff_invitation", context={"csm_email": "nobody-on-roster@vendor.example"})
+    message = send(settings, request)
+    assert message.get_content_type() == "multipart/alternative"
+    text = next(p for p in message.walk() if p.get_content_type() == "text/plain").get_payload(decode=True).decode()
+    assert "reply with two or three slots" in text
+
+
+def test_sendgrid_gets_the_ics_as_a_text_calendar_attachment(settings: Settings) -> None:
+    request = kickoff(3, "onboarding-brightpath.1a2b3c4d/kickoff.3")
+    body = payload(outgoing(request, settings, Rendered("Kickoff", "text", "<p>html</p>")))
+    [attachment] = body["attachments"]
+    assert attachment["type"] == "text/calendar; charset=utf-8; method=REQUEST"
+    assert attachment["filename"] == "invite.ics"
+    _method, event = event_of(base64.b64decode(attachment["content"]))
+    assert event["SEQUENCE"] == 3
