@@ -8,6 +8,7 @@ import email
 from datetime import UTC, datetime, timedelta
 from email.message import Message
 from pathlib import Path
+from typing import Any
 
 import pytest
 from icalendar import Calendar
@@ -54,7 +55,7 @@ def invite(sequence: int, start: datetime = START, method: str = "REQUEST") -> C
     )
 
 
-def event_of(data: bytes) -> tuple[str, Calendar]:
+def event_of(data: Any) -> tuple[str, Any]:
     cal = Calendar.from_ical(data)
     [event] = cal.walk("VEVENT")
     return str(cal["METHOD"]), event
@@ -95,6 +96,13 @@ def send(settings: Settings, request: EmailRequest) -> Message:
     return email.message_from_bytes(eml_path(settings.outbox_dir, request.key).read_bytes())
 
 
+def plain(message: Message) -> str:
+    part = next(p for p in message.walk() if p.get_content_type() == "text/plain")
+    data = part.get_payload(decode=True)
+    assert isinstance(data, bytes)
+    return data.decode()
+
+
 def kickoff(sequence: int, key: str, start: datetime = START) -> WithCalendar:
     base = samples.request("kickoff_invitation", context={"csm_name": "Leo Martin", "csm_email": "leo@vendor.example"})
     return WithCalendar(**base.model_dump() | {"key": key}, calendar=invite(sequence, start))
@@ -112,7 +120,7 @@ def test_the_kickoff_email_carries_the_invitation_and_the_update_replaces_it(set
         method, event = event_of(attached[0].get_payload(decode=True))
         assert (method, event["SEQUENCE"]) == ("REQUEST", sequence)
         assert str(event["UID"]) == "onboarding-brightpath.1a2b3c4d.kickoff"
-    text = next(p for p in first.walk() if p.get_content_type() == "text/plain").get_payload(decode=True).decode()
+    text = plain(first)
     assert "book a slot that suits you: https://cal.vendor.example/leo/kickoff" in text
 
 
@@ -120,7 +128,7 @@ def test_without_a_meeting_or_a_booking_link_the_email_is_as_before(settings: Se
     request = samples.request("kickoff_invitation", context={"csm_email": "nobody-on-roster@vendor.example"})
     message = send(settings, request)
     assert message.get_content_type() == "multipart/alternative"
-    text = next(p for p in message.walk() if p.get_content_type() == "text/plain").get_payload(decode=True).decode()
+    text = plain(message)
     assert "reply with two or three slots" in text
 
 

@@ -42,7 +42,8 @@ def notification(note_id: str, modified: datetime, opportunity: str = OPPORTUNIT
         "Sales_Rep_Name__c": "Jordan Blake",
         "Sales_Rep_Email__c": "jordan@vendor.example",
         "Success_Criteria__c": "Fleet tracking live\n80% of dispatchers active",
-    } | fields
+    }
+    values.update(fields)
     body = "".join(f'<sf:{k} xsi:nil="true"/>' if v is None else f"<sf:{k}>{v}</sf:{k}>" for k, v in values.items())
     return (
         f"<Notification><Id>{note_id}</Id>"
