@@ -11,9 +11,14 @@ import os
 from dataclasses import dataclass, field
 
 from adapters.config import TASK_QUEUE
-from onboarding.models import SEGMENTS, Segment
+from onboarding.models import Segment
 
 ROLE_SOURCES = ("property", "label")
+SEGMENT_CHANNELS: dict[Segment, str] = {
+    "smb": "SLACK_CHANNEL_SMB",
+    "mid_market": "SLACK_CHANNEL_MID_MARKET",
+    "enterprise": "SLACK_CHANNEL_ENTERPRISE",
+}
 
 
 class IntegrationConfigError(ValueError):
@@ -95,20 +100,24 @@ class Integrations:
 
     @classmethod
     def from_env(cls) -> Integrations:
-        env = os.environ.get
         return cls(
             hubspot=_hubspot(),
             salesforce=_salesforce(),
             slack=_slack(),
-            teams=TeamsSettings(env("TEAMS_WEBHOOK_URL", "")) if env("TEAMS_WEBHOOK_URL") else None,
-            crm_task_assignee=env("CRM_TASK_ASSIGNEE") or None,
-            task_queue=env("ONBOARDING_TASK_QUEUE", TASK_QUEUE),
+            teams=TeamsSettings(_env("TEAMS_WEBHOOK_URL", "")) if _env("TEAMS_WEBHOOK_URL", "") else None,
+            crm_task_assignee=_env("CRM_TASK_ASSIGNEE", "") or None,
+            task_queue=_env("ONBOARDING_TASK_QUEUE", TASK_QUEUE),
         )
+
+
+def _env(name: str, default: str) -> str:
+    """The variable's value; its default when unset or empty (compose passes unset ones as empty)."""
+    return os.environ.get(name, "").strip() or default
 
 
 def _require(names: list[str], what: str) -> bool:
     """True when all are set, False when none are; half-configured is an error naming what is missing."""
-    present = [n for n in names if os.environ.get(n)]
+    present = [n for n in names if os.environ.get(n, "").strip()]
     if present and len(present) < len(names):
         missing = ", ".join(n for n in names if n not in present)
         raise IntegrationConfigError(f"{what} is half configured: set {missing} too (or unset {', '.join(present)})")
@@ -116,24 +125,23 @@ def _require(names: list[str], what: str) -> bool:
 
 
 def _hubspot() -> HubSpotSettings | None:
-    env = os.environ.get
     if not _require(["HUBSPOT_ACCESS_TOKEN", "HUBSPOT_CLIENT_SECRET", "HUBSPOT_WEBHOOK_URL"], "HubSpot"):
         return None
-    source = env("HUBSPOT_ROLE_SOURCE", "property")
+    source = _env("HUBSPOT_ROLE_SOURCE", "property")
     if source not in ROLE_SOURCES:
         raise IntegrationConfigError(f"HUBSPOT_ROLE_SOURCE: expected property or label, got {source!r}")
     return HubSpotSettings(
-        access_token=env("HUBSPOT_ACCESS_TOKEN", ""),
-        client_secret=env("HUBSPOT_CLIENT_SECRET", ""),
-        webhook_url=env("HUBSPOT_WEBHOOK_URL", ""),
-        closed_won=_stages("HUBSPOT_CLOSED_WON_STAGES", env("HUBSPOT_CLOSED_WON_STAGES", "default:closedwon")),
-        api_url=env("HUBSPOT_API_URL", "https://api.hubapi.com").rstrip("/"),
+        access_token=_env("HUBSPOT_ACCESS_TOKEN", ""),
+        client_secret=_env("HUBSPOT_CLIENT_SECRET", ""),
+        webhook_url=_env("HUBSPOT_WEBHOOK_URL", ""),
+        closed_won=_stages("HUBSPOT_CLOSED_WON_STAGES", _env("HUBSPOT_CLOSED_WON_STAGES", "default:closedwon")),
+        api_url=_env("HUBSPOT_API_URL", "https://api.hubapi.com").rstrip("/"),
         role_source=source,
-        role_property=env("HUBSPOT_ROLE_PROPERTY", "onboarding_role"),
-        acv_property=env("HUBSPOT_ACV_PROPERTY", "amount"),
-        success_property=env("HUBSPOT_SUCCESS_PROPERTY", "success_criteria"),
-        phase_property=env("HUBSPOT_PHASE_PROPERTY", "onboarding_phase"),
-        status_property=env("HUBSPOT_STATUS_PROPERTY", "onboarding_status"),
+        role_property=_env("HUBSPOT_ROLE_PROPERTY", "onboarding_role"),
+        acv_property=_env("HUBSPOT_ACV_PROPERTY", "amount"),
+        success_property=_env("HUBSPOT_SUCCESS_PROPERTY", "success_criteria"),
+        phase_property=_env("HUBSPOT_PHASE_PROPERTY", "onboarding_phase"),
+        status_property=_env("HUBSPOT_STATUS_PROPERTY", "onboarding_status"),
     )
 
 
@@ -146,27 +154,22 @@ def _salesforce() -> SalesforceSettings | None:
             "SALESFORCE_ORGANIZATION_ID: expected the org's 15 or 18 character id starting with 00D "
             "(Setup > Company Information)"
         )
-    return SalesforceSettings(org, os.environ.get("SALESFORCE_CLOSED_WON_STAGE", "Closed Won"))
+    return SalesforceSettings(org, _env("SALESFORCE_CLOSED_WON_STAGE", "Closed Won"))
 
 
 def _slack() -> SlackSettings | None:
-    env = os.environ.get
     if not _require(["SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_CHANNEL"], "Slack"):
         return None
     per_segment: dict[str, str] = {}
-    for segment in SEGMENTS:
-        channel = env(f"SLACK_CHANNEL_{_upper(segment)}")
+    for segment, name in SEGMENT_CHANNELS.items():
+        channel = _env(name, "")
         if channel:
             per_segment[segment] = channel
-    api_url = env("SLACK_API_URL", "https://slack.com/api/")
+    api_url = _env("SLACK_API_URL", "https://slack.com/api/")
     return SlackSettings(
-        bot_token=env("SLACK_BOT_TOKEN", ""),
-        signing_secret=env("SLACK_SIGNING_SECRET", ""),
-        channel=env("SLACK_CHANNEL", ""),
+        bot_token=_env("SLACK_BOT_TOKEN", ""),
+        signing_secret=_env("SLACK_SIGNING_SECRET", ""),
+        channel=_env("SLACK_CHANNEL", ""),
         segment_channels=per_segment,
         api_url=api_url if api_url.endswith("/") else api_url + "/",
     )
-
-
-def _upper(segment: Segment) -> str:
-    return segment.upper()
