@@ -100,8 +100,8 @@ class CrmProcessor:
         facts, names = await run_in_threadpool(self._facts, row)
         account = facts.account_id
         link = db.get(CrmLink, account)
-        if link is not None and row.occurred_at <= link.last_change_at:
-            raise Skip("stale", f"a change at {link.last_change_at:%Y-%m-%d %H:%M:%S} UTC was already handled")
+        if link is not None and row.occurred_at < link.last_change_at:  # equal: this one again (a retry)
+            raise Skip("stale", f"a newer change at {link.last_change_at:%Y-%m-%d %H:%M:%S} UTC was already handled")
         now = datetime.now(UTC)
         if facts.signed_at is not None:
             signed = facts.signed_at if facts.signed_at.tzinfo else facts.signed_at.replace(tzinfo=UTC)
@@ -119,6 +119,7 @@ class CrmProcessor:
         except AlreadyOnboarding:
             status, outcome = "already", f"onboarding-{account} is already open"
         await run_in_threadpool(self._remember, db, link, facts, row)
+        await run_in_threadpool(self._complete, db, account)
         return status, outcome, account
 
     def _facts(self, row: CrmInbox) -> tuple[mapping.DealFacts, dict[str, str]]:
@@ -198,6 +199,23 @@ class CrmProcessor:
             notices.announce(db, self.integrations, view, None)
         except Exception as e:  # the task is recorded; the chat post is a convenience
             log.warning("could not post the incomplete-deal task to chat: %s", type(e).__name__)
+
+    def _complete(self, db: Session, account: str) -> None:
+        """The deal now makes a contract: its open 'missing fields' task is done."""
+        now = datetime.now(UTC)
+        for task in db.exec(
+            select(HumanTask)
+            .where(HumanTask.account_id == account, HumanTask.rule == TASK_RULE)
+            .where(HumanTask.status == "open")
+        ).all():
+            task.status, task.resolved_by, task.resolved_at = "resolved", "engine", now
+            task.resolution = "the deal now has every field the contract needs; the onboarding started"
+            db.add(task)
+            db.commit()
+            try:
+                notices.change(db, self.integrations, task.key, "resolved", "engine", now)
+            except Exception as e:  # the task is closed; the chat message is a convenience
+                log.warning("could not update the incomplete-deal notice: %s", type(e).__name__)
 
     def _assignee(self, db: Session) -> str:
         if self.integrations.crm_task_assignee:

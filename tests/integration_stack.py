@@ -39,6 +39,7 @@ async def intake(client: Client) -> AsyncIterator[httpx.AsyncClient]:
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://intake.test") as http:
+            http.app = app  # type: ignore[attr-defined]  # for tests that wake the CRM processor
             yield http
 
 

@@ -19,11 +19,14 @@ from pytest_httpserver import HTTPServer
 from sqlmodel import Session, select
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
+from typer.testing import CliRunner
 
+import admin
 from activities.crm import Crm
 from adapters.config import Settings
 from adapters.db import HumanTask, engine
 from adapters.integration_tables import CrmLink
+from intake import crm_processor
 from onboarding.effects import TimelineEntry
 from tests.integration_fakes import FakeHubSpot
 from tests.integration_stack import intake, local_server, settled_inbox
@@ -162,8 +165,9 @@ async def test_a_bad_missing_or_stale_signature_is_refused_and_starts_nothing(
 
 
 async def test_a_deal_without_a_champion_starts_nothing_and_a_person_is_told_every_missing_field(
-    env: WorkflowEnvironment, settings: Settings, hubspot: FakeHubSpot
+    env: WorkflowEnvironment, task_queue: str, settings: Settings, hubspot: FakeHubSpot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("ONBOARDING_TASK_QUEUE", task_queue)
     won_deal(hubspot, 103, champion=False)
     hubspot.deals["103"].pop("success_criteria")
     body = json.dumps([stage_change(9201, 103)]).encode()
@@ -180,6 +184,21 @@ async def test_a_deal_without_a_champion_starts_nothing_and_a_person_is_told_eve
     assert "contact property 'onboarding_role': no contact is marked as the champion" in task.reason
     assert "deal property 'success_criteria': no success criteria" in task.reason
     assert "priya@" not in task.reason
+    refused = CliRunner().invoke(admin.app, ["crm", "inbox", "--status", "refused"])
+    assert "hubspot:9201" in refused.output and "cannot start an onboarding" in refused.output
+
+    # Sales fixes the deal; ops process the same notification again.
+    hubspot.deals["103"]["success_criteria"] = "Online booking page live"
+    hubspot.contacts["10300"]["onboarding_role"] = "Champion"
+    assert CliRunner().invoke(admin.app, ["crm", "retry", "hubspot:9201"]).exit_code == 0
+    async with intake(env.client) as http:
+        crm_processor.wake(http.app)  # type: ignore[attr-defined]
+        [row] = await settled_inbox(settings, 1)
+    assert row.status == "started", row.outcome
+    with Session(engine(settings.database_url)) as db:
+        [task] = db.exec(select(HumanTask).where(HumanTask.account_id == "hubspot-103")).all()
+    assert (task.status, task.resolved_by) == ("resolved", "engine")
+    await env.client.get_workflow_handle("onboarding-hubspot-103").terminate("test over")
 
 
 async def test_a_deal_in_an_unmapped_pipeline_is_ignored(
