@@ -10,6 +10,7 @@ found in the channel's history instead of being posted twice.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from typing import Any
@@ -21,6 +22,8 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from adapters.chat.view import NoticeView
 from adapters.integrations import SlackSettings
 
+# The SDK logs every response body (users.info: a person's email) at DEBUG.
+logging.getLogger("slack_sdk").setLevel(logging.WARNING)
 CLAIM, RESOLVE = "claim_escalation", "resolve_escalation"
 METADATA_TYPE = "onboarding_notice"
 PER_CHANNEL_GAP = 1.0

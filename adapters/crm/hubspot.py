@@ -9,6 +9,7 @@ never the access token or a contact's details.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +21,8 @@ from hubspot.crm.deals import SimplePublicObjectInput
 from adapters.crm.mapping import CrmContact, DealFacts, lines
 from adapters.integrations import HubSpotSettings
 
+# The client logs every response body (contacts' names and emails) at DEBUG.
+logging.getLogger("hubspot").setLevel(logging.WARNING)
 DEAL_PROPERTIES = ["dealname", "dealstage", "pipeline", "closedate", "hubspot_owner_id"]
 COMPANY_PROPERTIES = ["name", "numberofemployees"]
 CONTACT_PROPERTIES = ["firstname", "lastname", "email", "hs_language"]
