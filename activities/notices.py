@@ -41,7 +41,7 @@ class Notices:
     def configured(self) -> bool:
         return self.integrations.slack is not None or self.integrations.teams is not None
 
-    @activity.defn
+    @activity.defn(name="announce_notice")
     def announce(self, request: EscalationRequest) -> None:
         """Post a new escalation or task (once per request.key)."""
         if not self.configured:
@@ -51,7 +51,7 @@ class Notices:
             view = notices.rendered(self.settings, view_of(request, company, notices.owner(db, request.assignee)))
             _chat_errors(lambda: notices.announce(db, self.integrations, view, segment))
 
-    @activity.defn
+    @activity.defn(name="update_notice")
     def update(self, change: NoticeUpdate) -> None:
         """Show a claim, resolution or escalation to the manager on the posted notice."""
         if not self.configured:
