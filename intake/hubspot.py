@@ -94,7 +94,23 @@ def closed_won_rows(settings: HubSpotSettings, events: list[Any], now: datetime)
     return rows
 
 
-@router.post("/webhooks/hubspot", status_code=204, response_class=Response)
+PROBLEM = {"application/json": {"schema": {"type": "object", "properties": {"detail": {"type": "string"}}}}}
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    204: {"description": "Stored (or not a closed-won stage change): the onboarding starts right after"},
+    400: {"description": "Not a JSON array of HubSpot events", "content": PROBLEM},
+    401: {"description": "Missing, wrong or stale X-HubSpot-Signature-v3", "content": PROBLEM},
+    404: {"description": "HubSpot is not configured", "content": PROBLEM},
+    413: {"description": "Body larger than 1 MiB", "content": PROBLEM},
+}
+BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {"type": "array", "items": {"type": "object"}, "maxItems": 100}}},
+    }
+}
+
+
+@router.post("/webhooks/hubspot", status_code=204, response_class=Response, responses=RESPONSES, openapi_extra=BODY)
 async def hubspot_events(request: Request) -> Response:
     """HubSpot deal stage changes: stored at once, processed after the answer."""
     settings = Integrations.from_env().hubspot

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from typing import Any
 from xml.sax.saxutils import escape
 
 from fastapi import APIRouter, Request, Response
@@ -43,7 +44,22 @@ def fault(status: int, message: str) -> Response:
     return Response(body, status_code=status, media_type=XML)
 
 
-@router.post("/webhooks/salesforce", response_class=Response, responses={200: {"content": {"text/xml": {}}}})
+SOAP_BODY = {"text/xml": {"schema": {"type": "string"}}}
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "<Ack>true</Ack>: every notification is stored", "content": SOAP_BODY},
+    400: {"description": "Not an outbound message (a SOAP fault says why)", "content": SOAP_BODY},
+    403: {"description": "From another Salesforce org (a SOAP fault)", "content": SOAP_BODY},
+    404: {"description": "Salesforce is not configured (a SOAP fault)", "content": SOAP_BODY},
+    413: {"description": "Body larger than 2 MiB (a SOAP fault)", "content": SOAP_BODY},
+}
+
+
+@router.post(
+    "/webhooks/salesforce",
+    response_class=Response,
+    responses=RESPONSES,
+    openapi_extra={"requestBody": {"required": True, "content": SOAP_BODY}},
+)
 async def outbound_message(request: Request) -> Response:
     """Acknowledge the notifications once every one of them is stored."""
     settings = Integrations.from_env().salesforce

@@ -58,7 +58,19 @@ class Click:
         self.response_url: str | None = payload.get("response_url")
 
 
-@router.post("/slack/actions", response_class=Response)
+PROBLEM = {"application/json": {"schema": {"type": "object", "properties": {"detail": {"type": "string"}}}}}
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "Taken; the click is applied right after (a refusal goes to the clicker only)"},
+    400: {"description": "Not a Slack interaction payload", "content": PROBLEM},
+    401: {"description": "Missing, wrong or stale X-Slack-Signature", "content": PROBLEM},
+    404: {"description": "Slack is not configured", "content": PROBLEM},
+    413: {"description": "Body larger than 64 KiB", "content": PROBLEM},
+}
+FORM = {"schema": {"type": "object", "properties": {"payload": {"type": "string"}}, "required": ["payload"]}}
+BODY = {"requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": FORM}}}
+
+
+@router.post("/slack/actions", response_class=Response, responses=RESPONSES, openapi_extra=BODY)
 async def slack_action(request: Request, background: BackgroundTasks) -> Response:
     """Acknowledge a click at once; apply it right after."""
     settings = Integrations.from_env().slack
