@@ -22,6 +22,9 @@ TABLES = {
     "outboxemail",
     "suppression",
     "webhookevent",
+    "crminbox",  # integrations (0004)
+    "crmlink",
+    "chatnotice",
     "alembic_version",
 }
 
