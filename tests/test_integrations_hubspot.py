@@ -24,9 +24,12 @@ from typer.testing import CliRunner
 import admin
 from activities.crm import Crm
 from adapters.config import Settings
+from adapters.crm import inbox
 from adapters.db import HumanTask, engine
 from adapters.integration_tables import CrmLink
+from adapters.integrations import Integrations
 from intake import crm_processor
+from intake.hubspot import closed_won_rows
 from onboarding.effects import TimelineEntry
 from tests.integration_fakes import FakeHubSpot
 from tests.integration_stack import intake, local_server, settled_inbox
@@ -237,3 +240,27 @@ def test_phase_and_status_are_written_back_to_the_deal_in_order(settings: Settin
         ("105", {"onboarding_status": "active", "onboarding_phase": "early_training"}),
         ("105", {"onboarding_status": "paused"}),
     ]
+
+
+async def test_roles_from_association_labels_and_a_notification_stored_before_a_crash_is_processed_at_start(
+    env: WorkflowEnvironment, task_queue: str, settings: Settings, hubspot: FakeHubSpot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ONBOARDING_TASK_QUEUE", task_queue)
+    monkeypatch.setenv("HUBSPOT_ROLE_SOURCE", "label")
+    won_deal(hubspot, 106)
+    for contact in hubspot.contacts.values():
+        contact.pop("onboarding_role")
+    hubspot.links[("106", "contacts")] = [("10600", "Champion"), ("10601", "Billing contact")]
+    now = datetime.now(UTC)
+    # The intake stored the event and answered HubSpot, then stopped before processing it.
+    with Session(engine(settings.database_url)) as db:
+        event = stage_change(9401, 106)
+        rows = closed_won_rows(Integrations.from_env().hubspot, [event], now)  # type: ignore[arg-type]
+        assert inbox.store(db, rows) == 1
+    async with intake(env.client):
+        [row] = await settled_inbox(settings, 1)
+    assert row.status == "started", row.outcome
+    handle = env.client.get_workflow_handle("onboarding-hubspot-106")
+    status = await handle.query("get_status")
+    assert status["company"] == "BrightPath Dental"
+    await handle.terminate("test over")

@@ -235,15 +235,16 @@ async def test_a_task_for_a_deal_that_could_not_start_is_claimed_and_resolved_fr
     assert [r["text"] for r in slack.replies] == ["This task is already resolved."]  # the second delivery
 
 
-async def test_a_rate_limited_post_waits_for_retry_after_and_posts_once(
-    env: WorkflowEnvironment, onboard: Any, settings: Settings, slack: FakeSlack
+async def test_a_rate_limited_post_waits_for_retry_after_and_posts_once_in_the_segments_channel(
+    env: WorkflowEnvironment, onboard: Any, settings: Settings, slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("SLACK_CHANNEL_SMB", "C0SMB")  # this segment's own channel
     _run, task = await escalated(env, onboard)
     slack.rate_limit_next = 1  # HTTP 429 with Retry-After: 1
     started = time.monotonic()
     Notices(settings).announce(request_of(task))
     assert time.monotonic() - started >= 1.0
-    assert slack.posts == 1
+    assert slack.posts == 1 and slack.only_message()["channel"] == "C0SMB"
 
 
 async def test_notice_updates_show_escalation_to_the_manager(
