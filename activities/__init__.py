@@ -25,6 +25,7 @@ def for_worker(settings: Settings) -> list[Callable[..., Any]]:
         records.open_escalation,
         records.repeat_escalation,
         records.resolve_escalation,
+        records.claim_escalation,
         records.cancel_onboarding,
         staffing.assign_team,
         staffing.find_staff,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -23,8 +23,9 @@ from adapters.chat.teams import TeamsError
 from adapters.chat.view import NoticeUpdate, NoticeView
 from adapters.config import Settings
 from adapters.db import engine
+from adapters.integration_tables import ChatNotice
 from adapters.integrations import Integrations
-from onboarding.effects import EscalationRequest
+from onboarding.effects import CancelRequest, ClaimRequest, EscalationRequest, ResolveRequest
 
 T = TypeVar("T")
 
@@ -58,6 +59,46 @@ class Notices:
             return
         with Session(self.engine) as db:
             _chat_errors(lambda: notices.change(db, self.integrations, change.key, change.state, change.by, change.at))
+
+    @activity.defn(name="notice_claimed")
+    def claimed(self, request: ClaimRequest) -> None:
+        """A task claimed by someone (or handed on): they own it now; by the engine: gone up to the CS manager."""
+        state = "escalated_up" if request.by == "engine" else "claimed"
+        self.update(
+            NoticeUpdate(
+                key=request.key, account_id=request.account_id, state=state, by=request.assignee, at=request.at
+            )
+        )
+
+    @activity.defn(name="notice_resolved")
+    def resolved(self, request: ResolveRequest) -> None:
+        self.update(
+            NoticeUpdate(key=request.key, account_id=request.account_id, state="resolved", by=request.by, at=request.at)
+        )
+
+    @activity.defn(name="notice_cancelled")
+    def cancelled(self, request: CancelRequest) -> None:
+        """The onboarding was cancelled: its open notices lose their buttons."""
+        if not self.configured:
+            return
+        with Session(self.engine) as db:
+
+            def close(key: str) -> Callable[[], object]:
+                return lambda: notices.change(db, self.integrations, key, "cancelled", request.by, request.at)
+
+            for key in notices.keys_of(db, request.workflow_id, request.key_prefix):
+                row = db.get(ChatNotice, key)
+                if row is not None and row.state not in ("resolved", "cancelled"):
+                    _chat_errors(close(key))
+
+
+NOTICES: dict[type, tuple[Callable[[Notices, Any], None], str]] = {
+    EscalationRequest: (Notices.announce, "Post the task to the team's chat"),
+    ClaimRequest: (Notices.claimed, "Show the task's new owner in chat"),
+    ResolveRequest: (Notices.resolved, "Show the task resolved in chat"),
+    CancelRequest: (Notices.cancelled, "Close the onboarding's tasks in chat"),
+}
+"""What the workflow performs for each effect, besides its records (workflows/onboarding.py RECORDS)."""
 
 
 def view_of(request: EscalationRequest, company: str, owner: notices.Owner) -> NoticeView:

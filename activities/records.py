@@ -16,7 +16,14 @@ from temporalio import activity
 
 from adapters.config import Settings
 from adapters.db import HumanTask, Onboarding, OutboxEmail, TimelineEvent, engine
-from onboarding.effects import CancelRequest, EscalationRepeat, EscalationRequest, ResolveRequest, TimelineEntry
+from onboarding.effects import (
+    CancelRequest,
+    ClaimRequest,
+    EscalationRepeat,
+    EscalationRequest,
+    ResolveRequest,
+    TimelineEntry,
+)
 
 RESPONSE_DUE = timedelta(hours=24)
 """A person should act on an escalation within a day (DOMAIN.md: human touches within 24 hours)."""
@@ -50,7 +57,8 @@ class Records:
 
     @activity.defn
     def open_escalation(self, request: EscalationRequest) -> None:
-        """A human task for the assignee, due within a day, and its line in the timeline."""
+        """A human task for the assignee (an escalation is due within a day; a staff task when the
+        playbook says), and its line in the timeline."""
         with Session(self.engine) as db:
             if db.exec(select(HumanTask).where(HumanTask.key == request.key)).first():
                 return
@@ -59,12 +67,13 @@ class Records:
                     key=request.key,
                     account_id=request.account_id,
                     workflow_id=request.workflow_id,
+                    kind=request.kind,
                     rule=request.rule,
                     reason=request.reason,
                     to_role=request.to,
                     assignee=request.assignee,
                     opened_at=request.opened_at,
-                    due_at=request.opened_at + RESPONSE_DUE,
+                    due_at=request.due_at or request.opened_at + RESPONSE_DUE,
                 )
             )
             db.add(
@@ -72,7 +81,7 @@ class Records:
                     key=f"{request.key}#opened",
                     account_id=request.account_id,
                     at=request.opened_at,
-                    kind="escalation",
+                    kind=request.kind,
                     name=request.rule,
                     actor="engine",
                     to=request.to,
@@ -111,6 +120,17 @@ class Records:
             db.commit()
 
     @activity.defn
+    def claim_escalation(self, request: ClaimRequest) -> None:
+        """The open task's new assignee (claimed, or gone up to the CS manager)."""
+        with Session(self.engine) as db:
+            db.exec(
+                update(HumanTask)
+                .where(col(HumanTask.key) == request.key, col(HumanTask.status) == "open")
+                .values(assignee=request.assignee)
+            )
+            db.commit()
+
+    @activity.defn
     def cancel_onboarding(self, request: CancelRequest) -> None:
         """Close the onboarding's open tasks as cancelled and stop every email not yet handed over.
 
@@ -135,7 +155,11 @@ class Records:
             )
             db.exec(
                 update(OutboxEmail)
-                .where(col(OutboxEmail.key).like(prefix, escape="\\"), col(OutboxEmail.status) == "pending")
+                .where(
+                    col(OutboxEmail.key).like(prefix, escape="\\"),
+                    col(OutboxEmail.status) == "pending",
+                    col(OutboxEmail.key).not_in(request.keep),
+                )
                 .values(status="cancelled", error=f"not sent: the onboarding was cancelled ({request.reason})")
             )
             db.commit()

@@ -39,7 +39,11 @@ ROLE_NAMES: dict[StaffRole, str] = {
     "csm": "CSMs",
     "implementation_specialist": "implementation specialists",
     "cs_manager": "CS managers",
+    "ongoing_csm": "ongoing CSMs",
 }
+OPTIONAL: tuple[StaffRole, ...] = ("implementation_specialist", "ongoing_csm")
+"""Seats an onboarding can start without: no specialist is noted for a manager; no ongoing CSM
+means the CSM keeps the account after onboarding."""
 REASON_LIMIT = 300  # an escalation's reason (onboarding.playbook.Escalate) is at most this long
 
 
@@ -47,7 +51,12 @@ UNASSIGNED = "unassigned"
 """The owner of an onboarding nobody could take yet."""
 REOPENABLE = ("cancelled", "failed")
 """An onboarding that ended so; signing again starts a new one under the same workflow id."""
-SAYS: dict[StaffRole, str] = {"csm": "CSM", "implementation_specialist": "specialist", "cs_manager": "CS manager"}
+SAYS: dict[StaffRole, str] = {
+    "csm": "CSM",
+    "implementation_specialist": "specialist",
+    "cs_manager": "CS manager",
+    "ongoing_csm": "ongoing CSM",
+}
 
 
 class NoStaff(LookupError):
@@ -71,8 +80,8 @@ class Seat:
 
 def roles_for(segment: Segment) -> tuple[StaffRole, ...]:
     if segment == "smb":
-        return ("csm", "cs_manager")
-    return ("csm", "implementation_specialist", "cs_manager")
+        return ("csm", "cs_manager", "ongoing_csm")
+    return ("csm", "implementation_specialist", "cs_manager", "ongoing_csm")
 
 
 def assign(db_engine: Engine, request: AssignRequest, roster_file: Path) -> Assignment:
@@ -110,14 +119,14 @@ def _assign(db: Session, request: AssignRequest, broken: str | None) -> Assignme
     for role in roles_for(request.segment):
         fit = sorted((s for s in seats if s.person.role == role), key=Seat.order)
         if not fit:
-            if role != "implementation_specialist":
+            if role not in OPTIONAL:
                 missing.append(role)
-            elif not broken:
+            elif role == "implementation_specialist" and not broken:
                 notes.append(f"No active implementation specialist serves {request.segment}")
             continue
         best = fit[0]
         chosen[role] = best.person
-        if role != "cs_manager" and best.full:
+        if role in ("csm", "implementation_specialist") and best.full:
             notes.append(
                 f"All {request.segment} {ROLE_NAMES[role]} are at capacity: {best.person.id} now has "
                 f"{best.load + 1} of {best.person.capacity} active onboardings"
@@ -125,11 +134,12 @@ def _assign(db: Session, request: AssignRequest, broken: str | None) -> Assignme
     if broken or missing:
         return _unassigned(db, request, existing, broken or _why(missing, request.segment))
     over_capacity = "; ".join(notes)[:REASON_LIMIT] or None
-    specialist = chosen.get("implementation_specialist")
+    specialist, ongoing = chosen.get("implementation_specialist"), chosen.get("ongoing_csm")
     seats_taken = {
         "owner": chosen["csm"].id,
         "specialist": specialist.id if specialist else None,
         "manager": chosen["cs_manager"].id,
+        "ongoing": ongoing.id if ongoing else None,
         "over_capacity": over_capacity,
     }
     _record(db, request, existing, seats_taken)
@@ -155,7 +165,7 @@ def _unassigned(db: Session, request: AssignRequest, existing: Onboarding | None
     """Record the onboarding without a team (once), then say why, or raise NoStaff to be asked again."""
     manager = _any_manager(db, request.segment)
     if existing is None or _reopened(existing, request):
-        seats = {"owner": UNASSIGNED, "specialist": None, "manager": manager.id if manager else None}
+        seats = {"owner": UNASSIGNED, "specialist": None, "manager": manager.id if manager else None, "ongoing": None}
         _record(db, request, existing, {**seats, "over_capacity": None})
     db.commit()
     if request.wait_for_staff:
@@ -211,21 +221,23 @@ def _recorded(db: Session, onboarding: Onboarding) -> Assignment:
         "csm": onboarding.owner,
         "implementation_specialist": onboarding.specialist,
         "cs_manager": onboarding.manager,
+        "ongoing_csm": onboarding.ongoing,
     }
     chosen = {role: person for role, staff_id in seats.items() if staff_id and (person := db.get(Staff, staff_id))}
     return Assignment(team=_team(chosen), over_capacity=onboarding.over_capacity)
 
 
 def _member(p: Staff) -> StaffMember:
-    return StaffMember(id=p.id, name=p.name, email=p.email)
+    return StaffMember(id=p.id, name=p.name, email=p.email, locale=p.locale, timezone=p.timezone)
 
 
 def _team(chosen: dict[StaffRole, Staff]) -> Team:
-    specialist = chosen.get("implementation_specialist")
+    specialist, ongoing = chosen.get("implementation_specialist"), chosen.get("ongoing_csm")
     return Team(
         csm=_member(chosen["csm"]),
         cs_manager=_member(chosen["cs_manager"]),
         implementation_specialist=_member(specialist) if specialist else None,
+        ongoing_csm=_member(ongoing) if ongoing else None,
     )
 
 

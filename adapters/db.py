@@ -42,6 +42,7 @@ class Onboarding(SQLModel, table=True):
     owner: str = Field(index=True, max_length=64)
     specialist: str | None = Field(default=None, index=True, max_length=64)
     manager: str | None = Field(default=None, index=True, max_length=64)
+    ongoing: str | None = Field(default=None, index=True, max_length=64, description="the ongoing CSM after hand-over")
     over_capacity: str | None = Field(default=None, description="why the team was assigned beyond capacity")
     signed_at: datetime
     first_value_at: datetime | None = None
@@ -58,7 +59,7 @@ class TimelineEvent(SQLModel, table=True):
     at: datetime = Field(index=True)
     kind: str = Field(index=True, max_length=20)
     name: str = Field(max_length=100)
-    actor: str = Field(max_length=100)
+    actor: str = Field(max_length=300)
     to: str | None = Field(default=None, max_length=40)
     detail: str = ""
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}"))
@@ -83,7 +84,7 @@ class HumanTask(SQLModel, table=True):
     last_seen_at: datetime | None = Field(default=None, description="when it last happened, if more than once")
     due_at: datetime | None = None
     resolved_at: datetime | None = None
-    resolved_by: str | None = Field(default=None, max_length=100)
+    resolved_by: str | None = Field(default=None, max_length=300)
     resolution: str = ""
 
 
@@ -95,6 +96,8 @@ class Staff(SQLModel, table=True):
     segments: list[str] = Field(sa_column=Column(JSON, nullable=False))
     capacity: int
     active: bool = True
+    locale: str = Field(default="en", max_length=8)
+    timezone: str = Field(default="UTC", max_length=60)
     slack_id: str | None = Field(default=None, max_length=40, description="their Slack member id (U...)")
     booking_url: str | None = Field(default=None, max_length=500, description="their meeting booking page")
 

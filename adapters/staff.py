@@ -21,7 +21,7 @@ from sqlmodel import Session, col, select
 from adapters.db import Onboarding, Staff
 from onboarding.models import Segment, StaffMember, problems
 
-StaffRole = Literal["csm", "implementation_specialist", "cs_manager"]
+StaffRole = Literal["csm", "implementation_specialist", "cs_manager", "ongoing_csm"]
 OPEN_STATUSES = ("active", "paused")
 
 
@@ -90,7 +90,7 @@ def seed_if_empty(db: Session, roster_file: Path) -> None:
 def loads(db: Session, staff_ids: Iterable[str] | None = None) -> dict[str, int]:
     """Active and paused onboardings per person, counting every seat they hold on them."""
     counts: dict[str, int] = {}
-    for column in (Onboarding.owner, Onboarding.specialist, Onboarding.manager):
+    for column in (Onboarding.owner, Onboarding.specialist, Onboarding.manager, Onboarding.ongoing):
         query = select(column, func.count()).where(col(Onboarding.status).in_(OPEN_STATUSES)).group_by(column)
         if staff_ids is not None:
             query = query.where(col(column).in_(list(staff_ids)))

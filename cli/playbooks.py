@@ -17,7 +17,8 @@ app = typer.Typer(help="Check the playbooks CS ops edit.", no_args_is_help=True)
 def validate(
     files: list[Path] = typer.Argument(None, help="Playbook YAML files; default: every file in playbooks/"),  # noqa: B008
 ) -> None:
-    """Validate playbooks: unknown keys, bad durations, missing steps or templates, phases that never end.
+    """Validate playbooks: unknown keys, bad durations, facts, conditions, missing steps, templates or
+    translations, phases that never end; warn when two touches can reach one person at one moment.
 
     Example: python admin.py playbook validate playbooks/smb.yaml
     """
@@ -30,5 +31,7 @@ def validate(
             errors.append(str(e))
             continue
         typer.echo(f"{path}: ok ({pb.title}, {len(pb.phases)} phases, {sum(1 for _ in pb.all_timers())} timers)")
+        for warning in playbook.collisions(pb):
+            typer.echo(f"{path}: warning: {warning}", err=True)
     if errors:
         fail("\n".join(errors), code=2)

@@ -28,6 +28,8 @@ TimelineKind = Literal[
     "cancelled",
     "event",
     "action",
+    "deferred",
+    "merged",
 ]
 
 
@@ -35,6 +37,21 @@ class Recipient(BaseModel):
     role: str
     name: str
     email: str
+    locale: str = "en"
+    """The language this person reads: the contract's for the customer, their own for staff."""
+    timezone: str = "UTC"
+
+
+class CalendarInvite(BaseModel):
+    """A meeting to attach as an .ics: the same `uid` every time, `sequence` raised on each change."""
+
+    uid: str
+    sequence: int
+    start: datetime
+    end: datetime
+    method: Literal["REQUEST", "CANCEL"]
+    summary: str
+    organizer: Recipient
 
 
 class EmailRequest(BaseModel):
@@ -48,6 +65,7 @@ class EmailRequest(BaseModel):
     at: datetime
     seq: int = 0
     """The journey's order: the email's timeline row sorts by it among rows of the same moment."""
+    calendar: CalendarInvite | None = None
 
 
 class TimelineEntry(BaseModel):
@@ -77,6 +95,18 @@ class EscalationRequest(BaseModel):
     assignee: str
     opened_at: datetime
     seq: int = 0
+    kind: Literal["escalation", "task"] = "escalation"
+    due_at: datetime | None = None
+
+
+class ClaimRequest(BaseModel):
+    """An open human task has a new assignee: claimed by someone, or gone up to the CS manager."""
+
+    key: str
+    account_id: str
+    assignee: str
+    by: str
+    at: datetime
 
 
 class EscalationRepeat(BaseModel):
@@ -106,9 +136,13 @@ class CancelRequest(BaseModel):
     by: str
     reason: str
     at: datetime
+    keep: list[str] = []
+    """Keys of the emails the cancellation itself sends (the exit interview): they still go."""
 
 
-Effect = EmailRequest | TimelineEntry | EscalationRequest | EscalationRepeat | ResolveRequest | CancelRequest
+Effect = (
+    EmailRequest | TimelineEntry | EscalationRequest | EscalationRepeat | ResolveRequest | ClaimRequest | CancelRequest
+)
 
 
 class AssignRequest(BaseModel):

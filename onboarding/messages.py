@@ -26,6 +26,7 @@ EventName = Literal[
     "support_ticket",
     "survey_answer",
     "email_engaged",
+    "metric",
 ]
 EVENT_NAMES: tuple[str, ...] = EventName.__args__  # type: ignore[attr-defined]
 
@@ -41,7 +42,11 @@ class ProductEvent(Strict):
     action: str | None = Field(None, max_length=100, pattern=r"^[a-z0-9_.-]+$")
     csat: int | None = Field(None, ge=1, le=5)
     ces: int | None = Field(None, ge=1, le=7)
+    nps: int | None = Field(None, ge=0, le=10)
     goal_reached: bool | None = None
+    metric: str | None = Field(None, max_length=60, pattern=r"^[a-z][a-z0-9_]*$", description="a metric event's name")
+    value: float | None = Field(None, ge=-1e12, le=1e12, allow_inf_nan=False)
+    user: str | None = Field(None, max_length=100, description="per-user metrics: the product's user id")
 
     @model_validator(mode="after")
     def _fields_fit_name(self) -> ProductEvent:
@@ -49,8 +54,16 @@ class ProductEvent(Strict):
             raise ValueError("action: a key_action event needs the action's name")
         if self.name == "survey_answer" and self.goal_reached is None:
             raise ValueError("goal_reached: a survey_answer event needs goal_reached (true or false)")
-        if self.name != "survey_answer" and (self.csat or self.ces or self.goal_reached is not None):
-            raise ValueError("csat, ces and goal_reached belong to survey_answer events only")
+        if self.name != "survey_answer" and (
+            self.csat or self.ces or self.nps is not None or self.goal_reached is not None
+        ):
+            raise ValueError("csat, ces, nps and goal_reached belong to survey_answer events only")
+        if self.name == "metric" and (self.metric is None or self.value is None):
+            raise ValueError(
+                "metric: a metric event needs the metric's name and its value, e.g. qualified_leads and 12"
+            )
+        if self.name != "metric" and (self.metric or self.value is not None or self.user):
+            raise ValueError("metric, value and user belong to metric events only")
         return self
 
 
@@ -66,9 +79,18 @@ class EmailFeedback(Strict):
 # ---- CSM actions (updates) -----------------------------------------------------------------
 
 
+CUSTOMER = "customer:"
+"""`by` of an action a person on the customer's side took (from the portal): customer:<email>."""
+
+
 class Action(Strict):
-    by: str = Field("csm", min_length=1, max_length=100)
+    by: str = Field("csm", min_length=1, max_length=300)
     id: str | None = _ID
+
+    @property
+    def customer(self) -> str | None:
+        """The customer's email address when a person on the customer's side acted."""
+        return self.by.removeprefix(CUSTOMER) if self.by.startswith(CUSTOMER) else None
 
 
 class KickoffDone(Action):
@@ -134,6 +156,44 @@ class ResolveEscalation(Action):
     note: Text = ""
 
 
+class ClaimEscalation(Action):
+    """The person in `by` takes an open escalation or task on."""
+
+    escalation: str = Field(min_length=1, max_length=200)
+
+
+class ScheduleKickoff(Action):
+    """The kickoff's time is agreed (or moved): the champion gets a calendar invitation."""
+
+    at: Timestamp
+    minutes: int = Field(60, ge=15, le=480)
+
+
+class MarkStuck(StepAction):
+    """Someone on the customer's side cannot go on with a step: a person must help now."""
+
+    reason: Text = Field(min_length=1)
+
+
+class HandStep(StepAction):
+    """A step is handed to another person already on the plan."""
+
+    to: Email
+
+
+class RequestPause(Action):
+    """The customer asks to pause; the CSM approves unless the playbook allows self-pause."""
+
+    reason: Text = Field(min_length=1)
+    until: Timestamp | None = None
+
+
+class ApproveInvite(Action):
+    """The CSM lets an invitation to an address outside the customer's domain go out."""
+
+    email: Email
+
+
 class CorrectContact(Action):
     """A customer contact's address (and name) corrected: later touches go to the new address."""
 
@@ -174,6 +234,12 @@ CATALOGUE: tuple[Kind, ...] = (
     Kind("log_touch", HumanTouch, "update", "a touch a person did outside the engine"),
     Kind("resolve_escalation", ResolveEscalation, "update", "an escalation is dealt with"),
     Kind("correct_contact", CorrectContact, "update", "a customer contact's address is corrected"),
+    Kind("claim_escalation", ClaimEscalation, "update", "someone takes an escalation or task on"),
+    Kind("schedule_kickoff", ScheduleKickoff, "update", "the kickoff's time is agreed or moved"),
+    Kind("mark_stuck", MarkStuck, "update", "the customer is stuck on a step"),
+    Kind("hand_step", HandStep, "update", "a step goes to another person on the plan"),
+    Kind("request_pause", RequestPause, "update", "the customer asks to pause"),
+    Kind("approve_invite", ApproveInvite, "update", "an invitation outside the customer's domain may go"),
 )
 BY_NAME: dict[str, Kind] = {k.name: k for k in CATALOGUE}
 _BY_MODEL: dict[type[Message], Kind] = {k.model: k for k in CATALOGUE}

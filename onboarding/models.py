@@ -11,14 +11,17 @@ import unicodedata
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 Segment = Literal["smb", "mid_market", "enterprise"]
 SEGMENTS: tuple[Segment, ...] = ("smb", "mid_market", "enterprise")
 Locale = Literal["en", "ru", "ms"]
+LOCALES: tuple[Locale, ...] = ("en", "ru", "ms")
+"""The locales every template is written in."""
 CustomerRole = Literal["champion", "billing", "it_admin", "legal", "end_user", "office_manager"]
-VendorRole = Literal["csm", "implementation_specialist", "cs_manager", "sales_rep"]
+VendorRole = Literal["csm", "implementation_specialist", "cs_manager", "sales_rep", "ongoing_csm"]
 Role = Literal[
     "champion",
     "billing",
@@ -31,6 +34,7 @@ Role = Literal[
     "implementation_specialist",
     "cs_manager",
     "sales_rep",
+    "ongoing_csm",
 ]
 VENDOR_ROLES: frozenset[str] = frozenset(VendorRole.__args__)  # type: ignore[attr-defined]
 
@@ -58,6 +62,17 @@ Email = Annotated[str, Field(max_length=254), AfterValidator(_email)]
 Name = Annotated[str, Field(min_length=1, max_length=200), _no_control("")]
 Text = Annotated[str, Field(max_length=5000), _no_control("\n\t")]
 By = Annotated[str, Field(min_length=1, max_length=100)]
+
+
+def _zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"expected a time zone name like Europe/Berlin or America/New_York, got {value!r}") from None
+    return value
+
+
+TimeZone = Annotated[str, Field(max_length=60), AfterValidator(_zone)]
 
 
 def _aware(value: datetime) -> datetime:
@@ -112,9 +127,9 @@ class Handover(Strict):
     risks: list[Name] = []
     notes: Text = ""
 
-    @property
-    def complete(self) -> bool:
-        return bool(self.goals and self.stakeholders)
+    def complete(self, requires: tuple[str, ...]) -> bool:
+        """Complete when every field the playbook requires is filled in."""
+        return all(getattr(self, name) for name in requires)
 
 
 class Contract(Strict):
@@ -125,6 +140,8 @@ class Contract(Strict):
     acv: Decimal = Field(gt=0, le=100_000_000, description="annual contract value, USD")
     employees: int = Field(ge=1, le=5_000_000)
     locale: Locale = "en"
+    timezone: TimeZone = Field("UTC", description="the customer's time zone: quiet hours and business days")
+    seats: int | None = Field(None, ge=1, le=5_000_000, description="licensed users; default: employees")
     signed_at: Timestamp | None = None
     contacts: list[Contact] = Field(min_length=1, max_length=50)
     sales_rep: Person
@@ -172,6 +189,8 @@ class StaffMember(Strict):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,62}$")
     name: Name
     email: Email
+    locale: Locale = "en"
+    timezone: TimeZone = "UTC"
 
 
 class Team(Strict):
@@ -180,6 +199,8 @@ class Team(Strict):
     csm: StaffMember
     cs_manager: StaffMember
     implementation_specialist: StaffMember | None = None
+    ongoing_csm: StaffMember | None = None
+    """Who owns the account after onboarding; the CSM stays on when the roster names nobody."""
 
 
 # ---- Status (query) ------------------------------------------------------------------------
@@ -194,6 +215,8 @@ class OpenEscalation(BaseModel):
     to: str
     assignee: str
     opened_at: datetime
+    kind: Literal["escalation", "task"] = "escalation"
+    due_at: datetime | None = None
 
 
 class Status(BaseModel):
@@ -213,6 +236,7 @@ class Status(BaseModel):
     health_reason: str
     open_escalations: list[OpenEscalation]
     days_since_last_activity: float
+    last_activity_at: datetime | None = None
     paused_until: datetime | None
     owner: str
     signed_at: datetime

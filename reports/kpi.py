@@ -187,7 +187,8 @@ def key_actions(pb: Playbook) -> set[str]:
     """The key-action facts the playbook waits for: `key_action` (any) or `key_action:<name>`."""
     facts = {f for p in pb.phases for f in p.exit_when}
     facts |= {s.fact for p in pb.phases for s in p.steps}
-    facts |= {u for t in pb.all_timers() for u in t.unless}
+    facts |= {c.fact for t in pb.all_timers() for c in (*t.unless, *t.when) if c.fact}
+    facts |= {c.fact for criterion in pb.success_criteria for c in criterion.when if c.fact}
     return {f for f in facts if f == "key_action" or f.startswith("key_action:")}
 
 

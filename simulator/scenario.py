@@ -9,6 +9,8 @@ A scenario is YAML (or JSON, which YAML reads too):
       - {day: 0.5, action: log_touch, args: {touch: personal_welcome}}
       - {day: 2, action: first_login}
       - {day: 3, action: module_completed, args: {module: quick_start}}
+      - {day: 9, action: metric, args: {metric: qualified_leads, value: 12}}
+      - {day: 9, action: schedule_kickoff, args: {at: 10}}   # `at` and `until`: day numbers
     expect:                           # optional: what the timeline must show (see simulator.expect)
       timeline:
         - [0, email, welcome, champion]
@@ -22,7 +24,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -46,8 +48,11 @@ EVENT_ARGS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     name: (frozenset(), frozenset()) for name in EVENT_NAMES if name != "email_engaged"
 } | {
     "key_action": (frozenset({"name"}), frozenset({"name"})),
-    "survey_answer": (frozenset({"csat", "ces", "goal_reached"}), frozenset({"goal_reached"})),
+    "survey_answer": (frozenset({"csat", "ces", "nps", "goal_reached"}), frozenset({"goal_reached"})),
+    "metric": (frozenset({"metric", "value", "user"}), frozenset({"metric", "value"})),
 }
+DATED = {"until", "at"}
+"""Arguments given as a day number in a scenario (`pause.until: 12`), made dates when sent."""
 ACTIONS: tuple[str, ...] = (*EVENT_ARGS, *UPDATES)
 
 Message = ProductEvent | Action
@@ -137,8 +142,9 @@ class Step:
                 args["action"] = args.pop("name")
             return ProductEvent.model_validate({"name": self.action, **args})
         args = dict(self.args)
-        if self.action == "pause" and args.get("until") is not None:
-            args["until"] = signed_at + timedelta(days=args["until"])
+        for name in DATED & args.keys():
+            if isinstance(args[name], int | float):
+                args[name] = signed_at + timedelta(days=args[name])
         return UPDATES[self.action].model_validate(args)
 
 
@@ -260,15 +266,12 @@ def _check_action(entry: _Entry) -> list[tuple[tuple[int | str, ...], str]]:
             ]
         return []
     checked = dict(args)
-    if action == "pause" and "until" in checked:
-        until = checked.pop("until")
-        if isinstance(until, bool) or not isinstance(until, int | float) or not math.isfinite(until) or until < 0:
-            return [
-                (
-                    ("args", "until"),
-                    f"expected the day the pause ends, as a number of days since signing, got {until!r}",
-                )
-            ]
+    for name in sorted(DATED & checked.keys()):
+        day = checked.pop(name)
+        if isinstance(day, bool) or not isinstance(day, int | float) or not math.isfinite(day) or day < 0:
+            what = "the pause ends" if name == "until" else "it happens"
+            return [(("args", name), f"expected the day {what}, as a number of days since signing, got {day!r}")]
+        checked[name] = datetime(2100, 1, 1, tzinfo=UTC)  # a valid time; the real one is made when sent
     try:
         UPDATES[action].model_validate(checked)
     except ValidationError as e:

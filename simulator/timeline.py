@@ -18,6 +18,8 @@ Kind = Literal[
     "completed",
     "cancelled",
     "rejected",
+    "deferred",
+    "merged",
 ]
 KINDS: tuple[str, ...] = Kind.__args__  # type: ignore[attr-defined]
 # What the scenario itself did, as the engine recorded it: shown in the readable timeline only.
@@ -36,6 +38,8 @@ WITHIN_A_DAY: tuple[str, ...] = (
     "completed",
     "escalation",
     "task",
+    "deferred",
+    "merged",
     "email",
     "health",
 )

@@ -165,13 +165,19 @@ async def test_pause_holds_every_touch_and_moves_every_deadline(env: WorkflowEnv
     await env.sleep(timedelta(days=10))
     paused = await run.status()
     assert paused.state == "paused" and paused.next_action is None
-    assert run.emails() == emails[: len([e for e in emails if e[0] == 0])]
+
+    def touches() -> list[tuple[int, str, str]]:
+        return [e for e in run.emails() if e[1] not in ("pause_confirmation", "welcome_back")]
+
+    assert touches() == emails[: len([e for e in emails if e[0] == 0])]
+    assert [e[1] for e in run.emails() if e[1] == "pause_confirmation"] == ["pause_confirmation"]
 
     resumed = await run.act(Resume())
     moved = resumed.due_at - before.due_at
     assert timedelta(days=10) <= moved < timedelta(days=10, minutes=1)
     await env.sleep(timedelta(days=1, hours=1))
-    assert run.emails() == emails  # the 24-hour reminder came on day 11: moved by the 10 paused days
+    assert touches() == emails  # the 24-hour reminder came on day 11: moved by the 10 paused days
+    assert [(e[0], e[1]) for e in run.emails() if e[1] == "welcome_back"] == [(10, "welcome_back")]
 
 
 @pytest.mark.parametrize(

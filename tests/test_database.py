@@ -22,7 +22,7 @@ TABLES = {
     "outboxemail",
     "suppression",
     "webhookevent",
-    "crminbox",  # integrations (0004)
+    "crminbox",  # integrations (0005)
     "crmlink",
     "chatnotice",
     "alembic_version",

@@ -40,8 +40,8 @@ def sample(template: str, locale: str, **context: object) -> Rendered:
     return render(template, locale, compose.context(request, Settings.from_env()))
 
 
-def test_the_twenty_touches_exist() -> None:
-    assert len(TEMPLATES) == 20
+def test_the_thirty_one_touches_exist() -> None:
+    assert len(TEMPLATES) == 31
     assert {"welcome", "colleague_invitation", "escalation", "handover_to_ongoing_csm", "check_in"} <= set(TEMPLATES)
 
 

@@ -20,12 +20,12 @@ from adapters import staff
 from adapters.config import Settings
 from adapters.db import engine
 from adapters.email import samples
-from adapters.email.calendar import CalendarInvite, ics
+from adapters.email.calendar import ics
 from adapters.email.compose import outgoing
 from adapters.email.local import eml_path
 from adapters.email.render import Rendered
 from adapters.email.sendgrid_backend import payload
-from onboarding.effects import EmailRequest, Recipient
+from onboarding.effects import CalendarInvite, EmailRequest, Recipient
 
 START = datetime(2026, 12, 10, 15, 0, tzinfo=UTC)
 CSM = Recipient(role="csm", name="Leo Martin", email="leo@vendor.example")
@@ -35,12 +35,6 @@ people:
      booking_url: "https://cal.vendor.example/leo/kickoff"}
   - {id: mgr-elena, name: Elena Petrova, email: elena@vendor.example, role: cs_manager, segments: [smb], capacity: 9}
 """
-
-
-class WithCalendar(EmailRequest):
-    """EmailRequest as the engine's schedule_kickoff sends it (its `calendar` field)."""
-
-    calendar: CalendarInvite | None = None
 
 
 def invite(sequence: int, start: datetime = START, method: str = "REQUEST") -> CalendarInvite:
@@ -103,9 +97,9 @@ def plain(message: Message) -> str:
     return data.decode()
 
 
-def kickoff(sequence: int, key: str, start: datetime = START) -> WithCalendar:
+def kickoff(sequence: int, key: str, start: datetime = START) -> EmailRequest:
     base = samples.request("kickoff_invitation", context={"csm_name": "Leo Martin", "csm_email": "leo@vendor.example"})
-    return WithCalendar(**base.model_dump() | {"key": key}, calendar=invite(sequence, start))
+    return base.model_copy(update={"key": key, "calendar": invite(sequence, start)})
 
 
 def test_the_kickoff_email_carries_the_invitation_and_the_update_replaces_it(settings: Settings) -> None:

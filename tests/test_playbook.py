@@ -59,11 +59,15 @@ CASES: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
         lambda d: d["reactions"]["signed"][0].update(template="welcom"),
         "smb.yaml: templates: template 'welcom' does not exist in templates/",
     ),
-    ("unknown role", lambda d: d["reactions"]["signed"][0].update(to="ceo"), "smb.yaml: reactions.signed[0].to:"),
+    (
+        "unknown role",
+        lambda d: d["reactions"]["signed"][0].update(to="ceo"),
+        "smb.yaml: reactions.signed[0].send.to:",
+    ),
     (
         "phase that never ends",
-        lambda d: d["phases"][2].update(exit_when=[], ends=None),
-        "smb.yaml: phases[2]: the phase can never end: give it steps, exit_when or ends",
+        lambda d: d["phases"][2].update(exit_when=[], ends=None, deadline=None),
+        "smb.yaml: phases[2]: the phase can never end: give it steps, exit_when, ends or a deadline that moves on",
     ),
     (
         "no success at the end",
@@ -78,12 +82,12 @@ CASES: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
     (
         "timer that does nothing",
         lambda d: d["timers"][0].pop("send") and d["timers"][0].pop("escalate"),
-        "smb.yaml: timers[0]: a timer needs 'send', 'escalate' or both",
+        "smb.yaml: timers[0]: give 'send', 'escalate' or 'task' (or several)",
     ),
     (
         "global timer on phase start",
         lambda d: d["timers"][0].update(since="phase_start"),
-        "smb.yaml: timers[0].since: a playbook-wide timer cannot be anchored on phase_start",
+        "smb.yaml: timers[0].since: a playbook-wide timer cannot start at phase_start unless it names its phases",
     ),
     (
         "endless middle cadence",

@@ -27,7 +27,7 @@ class Lane(Generic[T]):
     def push(self, items: list[T]) -> None:
         self._queue.extend(items)
         if self._queue and (self._task is None or self._task.done()):
-            self._task = asyncio.create_task(self._run())
+            self._task = asyncio.create_task(self._run(self._queue))
 
     @property
     def idle(self) -> bool:
@@ -39,13 +39,16 @@ class Lane(Generic[T]):
         return not self._queue and (self._task is None or self._task.done())
 
     def drop(self) -> None:
+        """Forget what is queued and cancel what is in flight; what is pushed after runs anew."""
         self._queue.clear()
+        self._queue = []
         if self._task is not None:
             self._task.cancel()
+            self._task = None
 
-    async def _run(self) -> None:
-        while self._queue:
-            items = [self._queue.pop(0)]
-            while self._queue and self._batch(items[0], self._queue[0]):
-                items.append(self._queue.pop(0))
+    async def _run(self, queue: list[T]) -> None:
+        while queue:
+            items = [queue.pop(0)]
+            while queue and self._batch(items[0], queue[0]):
+                items.append(queue.pop(0))
             await self._perform(items)

@@ -30,6 +30,7 @@ with workflow.unsafe.imports_passed_through():
         Assignment,
         AssignRequest,
         CancelRequest,
+        ClaimRequest,
         Effect,
         EmailRequest,
         EscalationRepeat,
@@ -48,6 +49,7 @@ with workflow.unsafe.imports_passed_through():
         describe,
         view,
     )
+    from onboarding.journey.plan import Plan, plan
     from onboarding.journey.state import EngineMessage, onboarding_ref
     from onboarding.messages import BY_NAME, Message, Reassign
     from onboarding.models import StaffMember, Status, problems
@@ -64,6 +66,7 @@ RECORDS: dict[type, tuple[Callable[[Records, Any], None], str]] = {
     EscalationRequest: (Records.open_escalation, "Open a human task"),
     EscalationRepeat: (Records.repeat_escalation, "Count a repeat on an open human task"),
     ResolveRequest: (Records.resolve_escalation, "Close a human task"),
+    ClaimRequest: (Records.claim_escalation, "Give a human task to its new assignee"),
     CancelRequest: (Records.cancel_onboarding, "Close what the cancelled onboarding left open"),
 }
 
@@ -172,9 +175,11 @@ class OnboardingWorkflow:
         self.changes += 1
 
     def apply_effects(self, effects: list[Effect]) -> None:
-        if self.journey.p.outcome == "cancelled":
+        """Queue effects on their lanes; a cancellation drops the emails still queued, and only
+        what the cancellation itself sends (its last words) goes after it."""
+        if any(isinstance(e, CancelRequest) for e in effects):
             self.mail.drop()
-        self.mail.push([e for e in effects if isinstance(e, EmailRequest) and self.journey.p.outcome != "cancelled"])
+        self.mail.push([e for e in effects if isinstance(e, EmailRequest)])
         self.records.push([e for e in effects if not isinstance(e, EmailRequest)])
 
     @staticmethod
@@ -233,6 +238,11 @@ class OnboardingWorkflow:
     @workflow.query
     def get_status(self) -> Status:
         return view.status(self.journey, workflow.now())
+
+    @workflow.query
+    def get_plan(self) -> Plan:
+        """The customer's plan, as the portal shows it."""
+        return plan(self.journey)
 
     # ---- effects -------------------------------------------------------------------------
 

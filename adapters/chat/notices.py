@@ -21,7 +21,11 @@ from adapters.integrations import Integrations
 
 
 def owner(db: Session, staff_id: str) -> Owner:
-    """A staff member as a notice names them (their id when they are not on the roster)."""
+    """A staff member as a notice names them (their id when they are not on the roster).
+
+    A person on the customer's side (`customer:<email>`) is never named in a channel."""
+    if staff_id.startswith("customer:"):
+        return Owner(id="customer", name="the customer")
     person = db.get(Staff, staff_id)
     if person is None:
         return Owner(id=staff_id, name=staff_id)
@@ -107,6 +111,12 @@ def change(
     db.add(row)
     db.commit()
     return view
+
+
+def keys_of(db: Session, workflow_id: str, key_prefix: str) -> list[str]:
+    """The notices of one onboarding (its keys start with the onboarding's ref)."""
+    rows = db.exec(select(ChatNotice.key).where(ChatNotice.workflow_id == workflow_id)).all()
+    return [k for k in rows if k.startswith(key_prefix)]
 
 
 def rendered(settings: Settings, view: NoticeView) -> NoticeView:

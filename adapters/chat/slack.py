@@ -69,7 +69,7 @@ def blocks(view: NoticeView) -> list[dict[str, Any]]:
     buttons = []
     if view.state in ("open", "escalated_up"):
         buttons.append(_button("Claim", CLAIM, view.key))
-    if view.state != "resolved":
+    if view.state not in ("resolved", "cancelled"):
         buttons.append(_button("Resolve", RESOLVE, view.key, style="primary"))
     if buttons:
         out.append({"type": "actions", "block_id": "notice", "elements": buttons})

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-NoticeState = Literal["open", "claimed", "resolved", "escalated_up"]
+NoticeState = Literal["open", "claimed", "resolved", "escalated_up", "cancelled"]
 
 
 class NoticeUpdate(BaseModel):
@@ -19,7 +19,7 @@ class NoticeUpdate(BaseModel):
 
     key: str
     account_id: str
-    state: Literal["claimed", "resolved", "escalated_up"]
+    state: Literal["claimed", "resolved", "escalated_up", "cancelled"]
     by: str
     at: datetime
 
@@ -62,6 +62,7 @@ class NoticeView(BaseModel):
             "claimed": f"Claimed by {who}{when}",
             "resolved": f"Resolved by {who}{when}",
             "escalated_up": f"Nobody claimed it in time: now with {self.owner.name}{when}",
+            "cancelled": f"Closed: the onboarding was cancelled{when}",
         }[self.state]
 
     def due_text(self) -> str:

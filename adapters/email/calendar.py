@@ -11,26 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
 
 from icalendar import Calendar, Event, vCalAddress, vText
-from pydantic import BaseModel
 
-from onboarding.effects import Recipient
+from onboarding.effects import CalendarInvite, EmailRequest, Recipient
 
 PRODID = "-//Onboarding engine//Kickoff//EN"
-
-
-class CalendarInvite(BaseModel):
-    """The meeting an email carries (engine-api.md: EmailRequest.calendar)."""
-
-    uid: str
-    sequence: int
-    start: datetime
-    end: datetime
-    method: Literal["REQUEST", "CANCEL"] = "REQUEST"
-    summary: str
-    organizer: Recipient
 
 
 @dataclass(frozen=True)
@@ -79,21 +65,9 @@ def ics(invite: CalendarInvite, attendee: Recipient, stamp: datetime, descriptio
     return bytes(cal.to_ical())
 
 
-def invite_of(request: Any) -> CalendarInvite | None:
-    """The request's calendar invitation, if it carries one."""
-    calendar = getattr(request, "calendar", None)
-    if calendar is None:
-        return None
-    return (
-        calendar
-        if isinstance(calendar, CalendarInvite)
-        else CalendarInvite.model_validate(calendar, from_attributes=True)
-    )
-
-
-def part(request: Any, description: str = "") -> CalendarPart | None:
-    """The .ics attachment for an EmailRequest, or None when it carries no meeting."""
-    invite = invite_of(request)
+def part(request: EmailRequest) -> CalendarPart | None:
+    """The .ics attachment for an email, or None when it carries no meeting."""
+    invite = request.calendar
     if invite is None:
         return None
-    return CalendarPart(invite.method, ics(invite, request.to, request.at, description))
+    return CalendarPart(invite.method, ics(invite, request.to, request.at))

@@ -31,7 +31,9 @@ INTERNAL = frozenset(
         "sales_handover_reminder",
         "personal_welcome_reminder",
         "escalation",
+        "task",
         "handover_to_ongoing_csm",
+        "handover_note",
     }
 )
 # Mail a person asked for or needs to do their job: no unsubscribe link, sent despite an unsubscribe.

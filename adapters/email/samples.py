@@ -52,11 +52,11 @@ EXTRAS: dict[str, dict[str, Any]] = {
         "rule": "task",
         "days_stalled": 0,
         "escalation_id": "task.business_review",
-        "due_at": "2026-03-12T09:00:00+00:00",
+        "task_due_at": "2026-03-12T09:00:00+00:00",
     },
     "kickoff_cancelled": {"kickoff_at": "2026-03-16T15:00:00+00:00"},
-    "new_csm_introduction": {"previous_csm_name": "Dana Whitfield"},
-    "handover_note": {"previous_csm_name": "Dana Whitfield"},
+    "new_csm_introduction": {"previous_csm_name": "Siti Rahman"},
+    "handover_note": {"previous_csm_name": "Siti Rahman"},
     "step_skipped_reminder": {"step_title": "Connect your first integration"},
     "stuck_help": {"step_title": "Connect your first integration"},
     "pause_confirmation": {"until": "2026-03-30T09:00:00+00:00"},
@@ -68,9 +68,11 @@ RECIPIENTS: dict[str, Recipient] = {
     "escalation": Recipient(role="cs_manager", name="Elena Petrova", email="elena.petrova@vendor.example"),
     "handover_to_ongoing_csm": Recipient(role="csm", name="Leo Martins", email="leo.martins@vendor.example"),
     "colleague_invitation": Recipient(role="colleague", name="Sam Okafor", email="sam.okafor@brightpath.example"),
-    "task": Recipient(role="csm", name="Leo Martins", email="leo.martins@vendor.example"),
-    "handover_note": Recipient(role="csm", name="Leo Martins", email="leo.martins@vendor.example"),
 }
+# Staff tasks and the hand-over note go to the (new) CSM of the sample.
+RECIPIENTS["task"] = RECIPIENTS["handover_note"] = Recipient(
+    role="csm", name=CONTEXT["csm_name"], email=CONTEXT["csm_email"]
+)
 CHAMPION = Recipient(role="champion", name="Priya Nair", email="priya.nair@brightpath.example")
 
 

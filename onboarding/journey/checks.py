@@ -13,19 +13,30 @@ from difflib import get_close_matches
 from typing import TYPE_CHECKING
 
 from onboarding.messages import (
+    ApproveInvite,
     Cancel,
+    ClaimEscalation,
+    CompleteStep,
     EmailFeedback,
+    HandStep,
+    Invite,
     KickoffDone,
+    MarkStuck,
     Message,
     ModuleCompleted,
     Pause,
     ProductEvent,
     Reassign,
+    RequestPause,
     ResolveEscalation,
     Resume,
+    ScheduleKickoff,
     SkipStep,
     StepAction,
 )
+
+CUSTOMER_ACTIONS = (CompleteStep, SkipStep, MarkStuck, Invite, HandStep, RequestPause)
+"""What a person on the customer's side may do on their plan."""
 
 if TYPE_CHECKING:
     from onboarding.journey.where import Where
@@ -49,16 +60,25 @@ def refusal(j: Where, m: Message, now: datetime) -> str | None:
         return None  # facts are recorded whatever the state; they never jam anything
     if j.p.outcome == "cancelled":
         return "the onboarding is already cancelled" if isinstance(m, Cancel) else "the onboarding is cancelled"
+    if m.customer is not None:
+        if not isinstance(m, CUSTOMER_ACTIONS):
+            return "only the CSM can do this"
+        if not _on_plan(j, m.customer):
+            return "this person is not on this onboarding's plan"
     if isinstance(m, Cancel):
         return None
     if isinstance(m, Reassign):
         current = j.p.team.csm.id if j.p.team else None
         return f"{m.owner} already owns this onboarding" if current == m.owner else None
-    if isinstance(m, ResolveEscalation):
-        open_ = [e.id for e in j.open_escalations()]
+    if isinstance(m, ResolveEscalation | ClaimEscalation):
+        open_ = {e.id: e for e in j.open_escalations()}
         if m.escalation not in open_:
             return f"no open escalation {m.escalation!r}; open: {', '.join(open_) or 'none'}"
+        if isinstance(m, ClaimEscalation) and open_[m.escalation].assignee == m.by:
+            return f"{m.by} already has {m.escalation!r}"
         return None
+    if isinstance(m, ApproveInvite) and not any(i.email == m.email for i in j.p.held_invites):
+        return "no invitation waits for approval for that address"
     if j.p.completed_at:
         return f"the onboarding is already complete (since {j.p.completed_at:%Y-%m-%d})"
     return _onboarding_refusal(j, m, now)
@@ -75,11 +95,16 @@ def _onboarding_refusal(j: Where, m: Message, now: datetime) -> str | None:
             return f"module {m.module!r} is already completed"
     if isinstance(m, StepAction):
         return _step_refusal(j, m)
-    if isinstance(m, Pause):
+    if isinstance(m, Pause | RequestPause):
         if j.paused:
             return "the onboarding is already paused; resume it first"
         if m.until and m.until <= now:
             return "until: expected a time in the future"
+    if isinstance(m, ScheduleKickoff):
+        if j.has("kickoff_done"):
+            return "the kickoff is already done"
+        if m.at <= now:
+            return "at: expected a time in the future for the kickoff"
     if isinstance(m, Resume) and not j.paused:
         return "the onboarding is not paused"
     return None
@@ -96,4 +121,18 @@ def _step_refusal(j: Where, m: StepAction) -> str | None:
             return f"step {m.step!r} cannot be skipped"
         if m.step in j.p.skipped:
             return f"step {m.step!r} is already skipped; it can still be done later"
+    if isinstance(m, CompleteStep) and m.customer and not step.confirmable:
+        return f"step {m.step!r} is done in the product itself; it shows as done once it happens"
+    if isinstance(m, MarkStuck) and j.p.stuck.get(m.step):
+        return f"step {m.step!r} is already marked stuck; the CSM has been told"
+    if isinstance(m, HandStep):
+        if not _on_plan(j, m.to):
+            return "to: that address is not on this onboarding's plan; invite them to the step instead"
+        if j.p.owners.get(m.step) == m.to:
+            return f"step {m.step!r} is already theirs"
     return None
+
+
+def _on_plan(j: Where, email: str) -> bool:
+    people = {c.email for c in j.contract.contacts} | {c.email for c in j.p.contacts.values()}
+    return email.lower() in people | {p.email for p in j.p.people}

@@ -1,17 +1,19 @@
-"""What the clock does to a journey: a pause ends, timers fire, phases end, check-ins go.
+"""What the clock does to a journey: a pause ends, deferred emails go, timers fire, deadlines
+pass, phases end, check-ins go.
 
-Timers are anchored on a moment (signing, the phase start, the last activity) and moved by
-the time spent paused; `tick(now)` fires every occurrence due by `now`, in order.
+Timers count from a moment (signing, a fact, the phase start, the last activity), moved by
+the time spent paused; `tick(now)` performs everything due by `now`, in order.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
 from onboarding.effects import Effect
 from onboarding.journey.emit import Emitter
-from onboarding.journey.state import Fired, Interval
-from onboarding.playbook import Send
+from onboarding.journey.state import Fired, Interval, Scheduled
+from onboarding.playbook import Phase, Send
 
 
 class Clock(Emitter):
@@ -22,9 +24,17 @@ class Clock(Emitter):
         self._out = []
         if self.onboarding and self.paused and self.p.paused_until and now >= self.p.paused_until:
             self._resume("engine", now)
+        if self.onboarding:
+            self._release_deferred(now)  # decided already (a pause's own confirmation): not held by it
         if self.onboarding and not self.paused and self.p.signed_in:
+            self._perform_scheduled(now)
             self._fire_timers(now)
+            self._go_up(now)
+            self._check_overdue(now)
             self._advance(now)
+        elif self.p.outcome == "completed":  # what success set off still goes (the testimonial request)
+            self._release_deferred(now)
+            self._perform_scheduled(now)
         check_in = self.next_check_in()
         if check_in and now >= check_in:
             self.p.check_ins_sent += 1
@@ -33,31 +43,125 @@ class Clock(Emitter):
         self._note_health(now)
         return self._take()
 
+    # ---- reactions ----------------------------------------------------------------------
+
+    def _react(
+        self,
+        trigger: str,
+        now: datetime,
+        fields: dict[str, Any] | None = None,
+        key: str | None = None,
+        problem: str | None = None,
+        **context: Any,
+    ) -> None:
+        """The playbook's reactions to `trigger`, each if its conditions hold (on the facts and
+        on the message's `fields`); one with `after` waits and is checked again then.
+
+        `key` names the occurrence (default: the trigger and the moment's sequence number)."""
+        key = key or f"{trigger}.{self.p.seq}"
+        for index, reaction in enumerate(getattr(self.playbook.reactions, trigger)):
+            touch_id = f"{key}.{reaction.send.template if reaction.send else index}"
+            if reaction.after:
+                at = now + reaction.after
+                scheduled = Scheduled(at=at, trigger=trigger, index=index, touch_id=touch_id, fields=fields or {})
+                self.p.scheduled.append(scheduled)
+            elif all(c.holds(self, now, fields) for c in reaction.when):
+                self._do(touch_id, reaction, now, problem or f"reaction:{trigger}", **context)
+
+    def _perform_scheduled(self, now: datetime) -> None:
+        due = [s for s in self.p.scheduled if self.shifted(s.at, timedelta()) <= now]
+        self.p.scheduled = [s for s in self.p.scheduled if s not in due]
+        for s in due:
+            reaction = getattr(self.playbook.reactions, s.trigger)[s.index]
+            step = s.fields.get("step")
+            if isinstance(step, str) and self._step_settled(step, s.trigger):
+                continue  # the step it was about has moved on: nothing to remind of
+            if all(c.holds(self, now, s.fields) for c in reaction.when):
+                self._do(s.touch_id, reaction, now, f"reaction:{s.trigger}", **self._step_context(step))
+
+    def _step_settled(self, step_id: str, trigger: str) -> bool:
+        step = self.playbook.step(step_id)
+        if step is None or self.step_done(step):
+            return True
+        return (trigger == "step_skipped" and step_id not in self.p.skipped) or (
+            trigger == "step_stuck" and step_id not in self.p.stuck
+        )
+
+    def _step_context(self, step_id: object) -> dict[str, Any]:
+        step = self.playbook.step(step_id) if isinstance(step_id, str) else None
+        return {"step_title": self.title(step.title)} if step else {}
+
+    # ---- timers -------------------------------------------------------------------------
+
     def _resume(self, by: str, now: datetime) -> None:
         assert self.p.paused_at is not None  # checked
         self.p.pauses.append(Interval(start=self.p.paused_at, end=now))
         self.p.paused_at = self.p.paused_until = None
-        self._record("resumed", "resumed", by, now, detail=f"paused for {(now - self.p.pauses[-1].start).days} days")
+        days = (now - self.p.pauses[-1].start).days
+        self._record("resumed", "resumed", by, now, detail=f"paused for {days} days")
+        self._react("resumed", now, {"days": days})
 
     def _fire_timers(self, now: datetime) -> None:
         while (due := next(iter(self.next_due()), None)) and due.at <= now:
-            anchor = self.anchor(due.timer.since)
+            timer = due.timer
+            anchor = self.anchor(timer.since)
+            assert anchor is not None  # next_due arms only anchored timers
             fired = self.p.fired.get(due.key)
             count = fired.count + 1 if fired and fired.anchor == anchor else 1
             self.p.fired[due.key] = Fired(anchor=anchor, count=count)
-            if due.timer.send:
-                self._touch(due.touch_id, due.timer.send, now, rule=due.key)
-            if due.timer.escalate:
-                self._escalate(due.key, due.timer.escalate, now, due.touch_id)
+            if any(c.holds(self, now) for c in timer.unless) or not all(c.holds(self, now) for c in timer.when):
+                continue  # this occurrence is skipped; a cadence goes on
+            self._do(due.touch_id, timer, now, due.key)
+
+    def _go_up(self, now: datetime) -> None:
+        """An escalation nobody claimed in time goes to the CS manager."""
+        within = self.playbook.claim_within
+        up = self.staff("cs_manager")
+        if within is None or up is None:
+            return
+        for esc in self.open_escalations():
+            if self.next_unclaimed() is None or esc.opened_at + within > now:
+                continue
+            if esc.kind != "escalation" or esc.claimed_by or esc.escalated_up or esc.to == "cs_manager":
+                continue
+            esc.escalated_up = True
+            self._reassign_task(esc, up.id, "engine", now)
+            hours = round(within.total_seconds() / 3600, 1)
+            self._record("event", "escalated_up", "engine", now, to="cs_manager", detail=esc.id)
+            self._touch(
+                f"{esc.id}.up",
+                Send(template="escalation", to="cs_manager"),
+                now,
+                reason=f"{esc.reason} (nobody claimed it within {hours:g} h)",
+                rule=esc.rule,
+                days_stalled=self.inactive_for(now).days,
+                escalation_id=esc.id,
+            )
+
+    def _check_overdue(self, now: datetime) -> None:
+        at, rule = self.overdue_at(), self.playbook.overdue
+        if at is None or rule is None or now < at:
+            return
+        self._learn("overdue", now)
+        self._record(
+            "event", "overdue", "engine", now, detail=f"past the standard length of {self.playbook.length.days} days"
+        )
+        if rule.send:
+            self._touch(f"overdue.{rule.send.template}", rule.send, now)
+        if rule.escalate:
+            self._escalate("overdue", rule.escalate, now, "overdue")
+
+    # ---- phases -------------------------------------------------------------------------
 
     def _advance(self, now: datetime) -> None:
         """End every phase that can end; success completes the onboarding whatever the phase."""
         if not self.p.signed_in:
             return
+        self._meet_criteria(now)
         if self.has("success"):
             self._complete(now)
             return
-        while self.onboarding and self.phase_can_end(now):
+        while self.onboarding and (self.phase_can_end(now) or self._deadline_moves_on(now)):
             phase = self.phase
             for send in phase.on_exit:
                 self._touch(f"{phase.id}.exit.{send.template}", send, now)
@@ -66,14 +170,48 @@ class Clock(Emitter):
                 return
             self.p.phase_index += 1
             self.p.phase_started_at = now
-            nxt = self.phase
-            self._record("phase", nxt.id, "engine", now, detail=f"{phase.title} done; {nxt.title} begins")
-            for send in nxt.on_enter:
-                self._touch(f"{nxt.id}.enter.{send.template}", send, now)
+            self._enter(self.phase, now, f"{self.title(phase.title)} done; {self.title(self.phase.title)} begins")
+
+    def _enter(self, phase: Phase, now: datetime, detail: str, react: str | None = None) -> None:
+        """A phase begins (the first one at signing, after the `signed` reactions)."""
+        self._learn(f"phase:{phase.id}", now)
+        self._record("phase", phase.id, "engine", now, detail=detail)
+        if react:
+            self._react(react, now, key=react)
+        for send in phase.on_enter:
+            self._touch(f"{phase.id}.enter.{send.template}", send, now)
+
+    def _deadline_moves_on(self, now: datetime) -> bool:
+        """A phase still open at its deadline: escalate or send as the playbook says, and
+        say whether it moves on."""
+        at, deadline = self.deadline_at(), self.phase.deadline
+        if at is None or deadline is None or now < at or self.phase_can_end(now):
+            return False
+        phase = self.phase
+        self.p.deadlines_hit.append(phase.id)
+        left = ", ".join(self.phase_waits_for()) or "nothing"
+        self._record("event", "deadline", "engine", now, detail=f"{self.title(phase.title)}: still open ({left})")
+        if deadline.send:
+            self._touch(f"{phase.id}.deadline.{deadline.send.template}", deadline.send, now)
+        if deadline.escalate:
+            self._escalate(f"deadline:{phase.id}", deadline.escalate, now, f"{phase.id}.deadline")
+        return deadline.move_on
+
+    def _meet_criteria(self, now: datetime) -> None:
+        """Measurable criteria met the moment their conditions hold; all that count met is success."""
+        for c in self.playbook.success_criteria:
+            if not self.has(f"criterion:{c.id}") and all(cond.holds(self, now) for cond in c.when):
+                self._learn(f"criterion:{c.id}", now)
+                self._record(
+                    "event", "criterion_met", "engine", now, detail=self.title(c.title), data={"criterion": c.id}
+                )
+        counted = self.measured_criteria()
+        if counted and not self.has("success_criteria_met") and all(self.has(f"criterion:{c}") for c in counted):
+            self._learn("success_criteria_met", now)
 
     def _complete(self, now: datetime) -> None:
         self.p.outcome, self.p.completed_at = "completed", now
-        self._react("success", self.playbook.reactions.success, now)
+        self._react("success", now, key="success")
         days = self.days_to_first_value()
         self._record(
             "completed",

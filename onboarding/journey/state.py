@@ -7,8 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from onboarding.effects import Assignment, Effect
-from onboarding.messages import EmailFeedback, ProductEvent, Reassign
+from onboarding.effects import Assignment, Effect, EmailRequest
+from onboarding.messages import EmailFeedback, Invite, ProductEvent, Reassign
 from onboarding.models import Contact, Contract, StaffMember, Team
 from onboarding.playbook import Playbook, Timer
 
@@ -46,6 +46,45 @@ class Escalation(BaseModel):
     occurrences: int = 1
     last_seen_at: datetime | None = None
     resolved_at: datetime | None = None
+    kind: Literal["escalation", "task"] = "escalation"
+    due_at: datetime | None = None
+    """Tasks: when it is due; health turns red only past it."""
+    claimed_by: str | None = None
+    escalated_up: bool = False
+
+
+class Person(BaseModel):
+    """Someone on the customer's side the plan knows: a contract contact or an invited colleague."""
+
+    name: str
+    email: str
+    role: str
+    steps: list[str] = []
+
+
+class Kickoff(BaseModel):
+    """The agreed kickoff meeting; `sequence` rises on every reschedule (the calendar's SEQUENCE)."""
+
+    at: datetime
+    minutes: int
+    sequence: int = 0
+
+
+class Scheduled(BaseModel):
+    """A reaction with `after`: performed then, if its conditions still hold."""
+
+    at: datetime
+    trigger: str
+    index: int
+    touch_id: str
+    fields: dict[str, str | float | bool | None] = {}
+
+
+class Deferred(BaseModel):
+    """An email held back by contact pressure (quiet hours, one per window), sent at `not_before`."""
+
+    not_before: datetime
+    email: EmailRequest
 
 
 class Progress(BaseModel):
@@ -80,6 +119,23 @@ class Progress(BaseModel):
     """Facts that came before the team was known: applied the moment it is."""
     tickets: list[datetime] = []
     health: str = "green"
+    metrics: dict[str, float] = {}
+    user_metrics: dict[str, dict[str, float]] = {}
+    """Per-user metrics: metric -> product user id -> value."""
+    stuck: dict[str, str] = {}
+    """Steps someone is stuck on, with their reason."""
+    owners: dict[str, str] = {}
+    """Steps handed to a person: step id -> their email."""
+    people: list[Person] = []
+    """Colleagues invited to the plan (contract contacts are on it from the start)."""
+    held_invites: list[Invite] = []
+    """Invitations outside the customer's domain, waiting for the CSM's approval."""
+    kickoff: Kickoff | None = None
+    scheduled: list[Scheduled] = []
+    deferred: list[Deferred] = []
+    last_emailed: dict[str, datetime] = {}
+    """Contact pressure: when each address last got an email."""
+    deadlines_hit: list[str] = []
 
 
 class OnboardingInput(BaseModel):

@@ -7,6 +7,7 @@ from typing import Any
 
 from onboarding.journey.where import Where, describe
 from onboarding.models import OpenEscalation, State, Status
+from onboarding.playbook import text
 
 
 def when(at: datetime | None) -> str:
@@ -35,7 +36,7 @@ def status(j: Where, now: datetime) -> Status:
         segment=j.playbook.segment,
         state=state(j),
         phase=phase_now(j),
-        phase_title=j.phase.title,
+        phase_title=j.title(j.phase.title),
         steps_done=done,
         steps_pending=pending,
         steps_skipped=skipped,
@@ -45,10 +46,19 @@ def status(j: Where, now: datetime) -> Status:
         health=health,
         health_reason=reason,
         open_escalations=[
-            OpenEscalation(id=e.id, reason=e.reason, to=e.to, assignee=e.assignee, opened_at=e.opened_at)
+            OpenEscalation(
+                id=e.id,
+                reason=e.reason,
+                to=e.to,
+                assignee=e.assignee,
+                opened_at=e.opened_at,
+                kind=e.kind,
+                due_at=e.due_at,
+            )
             for e in j.open_escalations()
         ],
         days_since_last_activity=round(j.inactive_for(now).total_seconds() / 86400, 2),
+        last_activity_at=j.p.last_activity_at if j.p.signed_in else None,
         paused_until=j.p.paused_until,
         owner=owner(j),
         signed_at=j.signed_at,
@@ -73,40 +83,45 @@ def details(j: Where, now: datetime) -> str:
     if j.paused:
         until = f" until {when(j.p.paused_until)}" if j.p.paused_until else ""
         return f"Paused{until}. Nudges and escalations wait; deadlines move by the paused time."
-    phase = f"{j.phase.title} (phase {j.p.phase_index + 1} of {len(j.playbook.phases)})"
+    phase = f"{j.title(j.phase.title)} (phase {j.p.phase_index + 1} of {len(j.playbook.phases)})"
     waits = j.phase_waits_for()
     lines = [f"{phase}. Waiting for: {', '.join(waits) if waits else 'the phase end date'}."]
     upcoming = j.next_due()[:3]
     if upcoming:
         lines.append("Next: " + "; ".join(f"{describe(d.timer)} {when(d.at)}" for d in upcoming) + ".")
-    open_ = j.open_escalations()
+    open_ = [e for e in j.open_escalations() if e.kind == "escalation"]
     if open_:
         lines.append(f"Open escalations: {len(open_)} ({open_[0].reason}).")
+    tasks = [e for e in j.open_escalations() if e.kind == "task"]
+    if tasks:
+        lines.append(f"Staff tasks: {len(tasks)} (next due {when(min(t.due_at or now for t in tasks))}).")
     if j.p.team is None:
         lines.append("Nobody is assigned yet: the CS manager has been asked.")
     return "\n".join(lines)
 
 
-def email_context(j: Where) -> dict[str, Any]:
-    """What every template may use about the onboarding."""
+def email_context(j: Where, locale: str) -> dict[str, Any]:
+    """What every template may use about the onboarding, with the playbook's texts in `locale`."""
     team = j.p.team
     done, pending, skipped = j.steps()
+    next_module = next((m for m in j.playbook.modules if not j.has(f"module:{m.id}")), None)
     return {
         "company": j.contract.company,
         "segment": j.playbook.segment,
-        "phase": j.phase.title,
+        "phase": text(j.phase.title, locale),
         "phase_number": j.p.phase_index + 1,
         "phase_count": len(j.playbook.phases),
         "steps_done": len(done),
         "steps_total": len(done) + len(pending) + len(skipped),
-        "steps_pending": [s.title for p in j.playbook.phases for s in p.steps if s.id in pending],
+        "steps_pending": [text(s.title, locale) for p in j.playbook.phases for s in p.steps if s.id in pending],
         "modules_done": len(j.modules_done()),
         "modules_total": len(j.playbook.modules),
-        "next_module": j.next_module(),
-        "success_criteria": list(j.contract.success_criteria),
+        "next_module": text(next_module.title, locale) if next_module else None,
+        "success_criteria": j.criteria_titles(locale),
         "signed_at": j.signed_at.isoformat(),
         "due_at": j.due_at().isoformat(),
         "csm_name": team.csm.name if team else "",
         "csm_email": team.csm.email if team else "",
+        "kickoff_at": j.p.kickoff.at.isoformat() if j.p.kickoff else None,
         "champion_name": (j.recipient("champion") or j.contract.contact("champion")).name,
     }

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from onboarding.effects import Recipient
 from onboarding.journey.state import DAY, Due, Escalation, Progress
 from onboarding.models import VENDOR_ROLES, Contract, Health, Person, StaffMember
-from onboarding.playbook import Escalate, Phase, Playbook, Step, Timer
+from onboarding.playbook import Escalate, Phase, Playbook, Step, Timer, text
 
 
 class Where:
@@ -43,9 +43,31 @@ class Where:
         return self.p.paused_at is not None
 
     def has(self, fact: str) -> bool:
+        return self.fact_at(fact) is not None
+
+    def fact_at(self, fact: str) -> datetime | None:
+        """When the fact became true, or None."""
         if fact == "success":
-            return "success_criteria_met" in self.p.facts or "goal_reached" in self.p.facts
-        return fact in self.p.facts
+            met = [self.p.facts[f] for f in ("success_criteria_met", "goal_reached") if f in self.p.facts]
+            return min(met) if met else None
+        return self.p.facts.get(fact)
+
+    def metric(self, name: str) -> float | None:
+        """A reported metric; per-user ones also as `<name>.users` (users above 0) and
+        `<name>.share` (those users over the contract's seats)."""
+        base, _, part = name.partition(".")
+        users = self.p.user_metrics.get(base)
+        if part and users is not None:
+            active = sum(1 for v in users.values() if v > 0)
+            seats = self.contract.seats or self.contract.employees
+            return float(active) if part == "users" else active / seats if part == "share" else None
+        if users is not None and not part:
+            return sum(users.values())
+        return self.p.metrics.get(name)
+
+    def title(self, texts: dict[str, str]) -> str:
+        """A playbook text in the contract's language."""
+        return text(texts, self.contract.locale)
 
     def step_done(self, step: Step) -> bool:
         return self.has(step.fact)
@@ -67,8 +89,16 @@ class Where:
     def modules_done(self) -> list[str]:
         return [m for m in self.playbook.module_ids() if self.has(f"module:{m}")]
 
-    def next_module(self) -> str | None:
-        return next((m.title for m in self.playbook.modules if not self.has(f"module:{m.id}")), None)
+    def criteria_titles(self, locale: str) -> list[str]:
+        """The contract's success criteria in words: a playbook criterion by its title, else as agreed."""
+        by_id = {c.id: c for c in self.playbook.success_criteria}
+        return [text(by_id[c].title, locale) if c in by_id else c for c in self.contract.success_criteria]
+
+    def measured_criteria(self) -> list[str]:
+        """The playbook criteria the contract agreed to (by id): met together, they are success.
+        Criteria in words only are judged by the CSM (success_criteria_met) or the survey."""
+        ids = {c.id for c in self.playbook.success_criteria}
+        return [c for c in self.contract.success_criteria if c in ids]
 
     # ---- time, with pauses taken out ---------------------------------------------------
 
@@ -79,12 +109,15 @@ class Where:
     def shifted(self, anchor: datetime, after: timedelta) -> datetime:
         return anchor + after + self.paused_since(anchor)
 
-    def anchor(self, since: str) -> datetime:
+    def anchor(self, since: str) -> datetime | None:
+        """The moment a timer counts from: a fact's (None until it holds), the phase start, the last activity."""
         if since == "signed":
             return self.signed_at
         if since == "phase_start":
             return self.p.phase_started_at
-        return self.p.last_activity_at
+        if since == "last_activity":
+            return self.p.last_activity_at
+        return self.fact_at(since)
 
     def due_at(self) -> datetime:
         """When the plan says the onboarding should be done."""
@@ -93,18 +126,22 @@ class Where:
     # ---- timers -------------------------------------------------------------------------
 
     def _scoped_timers(self) -> list[tuple[str, Timer]]:
-        timers = [(t.id, t) for t in self.playbook.timers]
+        timers = [(t.id, t) for t in self.playbook.timers if not t.during or self.phase.id in t.during]
         return timers + [(f"{self.phase.id}.{t.id}", t) for t in self.phase.timers]
 
     def next_due(self) -> list[Due]:
-        """The next occurrence of every armed timer, earliest first (none while paused)."""
+        """The next occurrence of every armed timer, earliest first (none while paused).
+
+        A timer is armed once its `since` moment exists and while no `unless` fact holds."""
         if self.paused or not self.onboarding or not self.p.signed_in:
             return []
         out = []
         for key, timer in self._scoped_timers():
-            if any(self.has(f) for f in timer.unless):
+            if any(c.kind == "fact" and c.holds(self, self.p.phase_started_at) for c in timer.unless):
                 continue
             anchor = self.anchor(timer.since)
+            if anchor is None:
+                continue
             fired = self.p.fired.get(key)
             n = fired.count if fired and fired.anchor == anchor else 0
             if timer.occurrences is not None and n >= timer.occurrences:
@@ -132,12 +169,28 @@ class Where:
 
     def phase_ends_at(self) -> datetime | None:
         ends = self.phase.ends
-        return self.shifted(self.anchor(ends.since), ends.after) if ends else None
+        anchor = self.anchor(ends.since) if ends else None
+        return self.shifted(anchor, ends.after) if ends and anchor else None
+
+    def deadline_at(self) -> datetime | None:
+        """When the current phase's deadline falls, if it has one not yet reached."""
+        deadline = self.phase.deadline
+        if deadline is None or self.phase.id in self.p.deadlines_hit:
+            return None
+        anchor = self.anchor(deadline.since)
+        return self.shifted(anchor, deadline.after) if anchor else None
+
+    def overdue_at(self) -> datetime | None:
+        """When the whole onboarding is overdue, if the playbook has the rule and it has not fired."""
+        rule = self.playbook.overdue
+        if rule is None or self.has("overdue"):
+            return None
+        return self.shifted(self.signed_at, rule.after or self.playbook.length)
 
     def phase_waits_for(self) -> list[str]:
         """What keeps the current phase open, in words a CSM reads."""
         waits = [
-            f"{s.title} ({s.role})"
+            f"{self.title(s.title)} ({s.role})"
             for s in self.phase.steps
             if s.required and not self.step_done(s) and s.id not in self.p.skipped
         ]
@@ -155,16 +208,22 @@ class Where:
         return now - self.p.last_activity_at - self.paused_since(self.p.last_activity_at) - paused_now
 
     def open_escalations(self) -> list[Escalation]:
+        """Open escalations and staff tasks."""
         return [e for e in self.p.escalations if e.resolved_at is None]
+
+    def problems(self, now: datetime) -> list[Escalation]:
+        """What turns health red: open escalations, and staff tasks past their due time."""
+        return [e for e in self.open_escalations() if e.kind == "escalation" or (e.due_at and now > e.due_at)]
 
     def health(self, now: datetime) -> tuple[Health, str]:
         rules = self.playbook.health
         inactive = self.inactive_for(now)
-        open_ = self.open_escalations()
+        open_ = self.problems(now)
         if self.p.outcome == "completed":
             return "green", "onboarding complete"
         if open_:
-            return "red", f"open escalation: {open_[0].reason}"
+            what = "open escalation" if open_[0].kind == "escalation" else "overdue task"
+            return "red", f"{what}: {open_[0].reason}"
         if inactive >= rules.red_after_inactive:
             return "red", f"no activity for {inactive.days} days"
         if inactive >= rules.yellow_after_inactive:
@@ -182,54 +241,85 @@ class Where:
             self.shifted(self.p.last_activity_at, rules.yellow_after_inactive),
             self.shifted(self.p.last_activity_at, rules.red_after_inactive),
             self.shifted(self.p.phase_started_at, self.phase.planned) + timedelta(seconds=1),
+            *(e.due_at + timedelta(seconds=1) for e in self.open_escalations() if e.kind == "task" and e.due_at),
         ]
         future = [c for c in candidates if c > now]
         return min(future) if future else None
 
     def next_wake(self, now: datetime) -> datetime | None:
         """The next moment the journey must look again, if nothing happens before."""
+        later = [s.at for s in self.p.scheduled] + [d.not_before for d in self.p.deferred]
         if self.p.outcome == "completed":
-            return self.next_check_in()
+            return min([c for c in [self.next_check_in()] if c] + later, default=None)
         if not self.onboarding:
             return None
         if self.paused:
-            return self.p.paused_until
+            return min(
+                [at for at in [self.p.paused_until] if at] + [d.not_before for d in self.p.deferred], default=None
+            )
         candidates = [d.at for d in self.next_due()[:1]]
         ends_at = self.phase_ends_at()
         if ends_at and ends_at > now and not self.phase_waits_for():
             candidates.append(ends_at)
+        candidates += [at for at in (self.deadline_at(), self.overdue_at(), self.next_unclaimed()) if at]
+        candidates += later
         change = self.next_health_change(now)
         if change:
             candidates.append(change)
         return min(candidates) if candidates else None
 
+    def next_unclaimed(self) -> datetime | None:
+        """When the first open escalation nobody claimed goes up to the CS manager."""
+        within = self.playbook.claim_within
+        if within is None:
+            return None
+        waiting = [e.opened_at + within for e in self.open_escalations() if _unclaimed(e)]
+        return min(waiting, default=None)
+
     # ---- people ---------------------------------------------------------------------------
 
-    def assignee(self, esc: Escalate) -> str:
+    def staff(self, role: str) -> StaffMember | None:
+        """The team member for a vendor role (the CSM stands in for a role nobody fills);
+        with nobody assigned yet, the CS manager."""
         team = self.p.team
         if team is None:
-            return self.p.cs_manager.id if self.p.cs_manager else esc.to
-        person = getattr(team, esc.to, None) or team.csm
-        return str(person.id)
+            return self.p.cs_manager
+        return getattr(team, role, None) or team.csm
+
+    def assignee(self, esc: Escalate | str) -> str:
+        role = esc if isinstance(esc, str) else esc.to
+        person = self.staff(role)
+        return person.id if person else role
 
     def recipient(self, role: str) -> Recipient | None:
         """Who gets mail for `role`: the contract's (or corrected) contact, the sales rep, or a
         member of the team; with nobody assigned yet, vendor mail goes to the CS manager, if any."""
-        person: Person | StaffMember | None
         if role == "sales_rep":
-            person = self.contract.sales_rep
-        elif role in VENDOR_ROLES:
-            team = self.p.team
-            person = (getattr(team, role, None) or team.csm) if team else self.p.cs_manager
-        else:
-            contact = self.p.contacts.get(role) or self.contract.contact(role)
-            person = self.p.contacts.get(contact.role, contact)  # a stand-in champion may be corrected too
-        return Recipient(role=role, name=person.name, email=person.email) if person else None
+            rep = self.contract.sales_rep
+            return Recipient(role=role, name=rep.name, email=rep.email)
+        if role in VENDOR_ROLES:
+            staff = self.staff(role)
+            if staff is None:
+                return None
+            return Recipient(
+                role=role, name=staff.name, email=staff.email, locale=staff.locale, timezone=staff.timezone
+            )
+        contact = self.p.contacts.get(role) or self.contract.contact(role)
+        person: Person = self.p.contacts.get(contact.role, contact)  # a stand-in champion may be corrected too
+        return self.customer(role, person.name, person.email)
+
+    def customer(self, role: str, name: str, email: str) -> Recipient:
+        c = self.contract
+        return Recipient(role=role, name=name, email=email, locale=c.locale, timezone=c.timezone)
 
     def days_to_first_value(self) -> float | None:
         if not self.p.completed_at:
             return None
         return round((self.p.completed_at - self.signed_at) / DAY, 2)
+
+
+def _unclaimed(e: Escalation) -> bool:
+    return e.kind == "escalation" and e.claimed_by is None and not e.escalated_up and e.to != "cs_manager"
 
 
 def describe(timer: Timer) -> str:
@@ -239,4 +329,6 @@ def describe(timer: Timer) -> str:
         parts.append(f"{timer.send.template} to {timer.send.to}")
     if timer.escalate:
         parts.append(f"escalation to {timer.escalate.to}")
+    if timer.task:
+        parts.append(f"task for {timer.task.to}")
     return " + ".join(parts)
