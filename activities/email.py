@@ -112,9 +112,10 @@ def _send(request: EmailRequest, settings: Settings, db_engine: Engine, backend:
 
 
 def _booking_url(db: Session, request: EmailRequest) -> str | None:
-    """The CSM's booking page from the roster, for the kickoff invitation only (one lookup, no other email)."""
+    """The CSM's booking page from the roster, for a kickoff invitation whose time is not agreed yet
+    (one lookup, no other email); once it carries the meeting, the time is set."""
     csm_email = request.context.get("csm_email")
-    if request.template not in BOOKING_TEMPLATES or not csm_email:
+    if request.template not in BOOKING_TEMPLATES or not csm_email or request.calendar is not None:
         return None
     return db.exec(select(Staff.booking_url).where(Staff.email == csm_email)).first()
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from icalendar import Calendar
 from sqlmodel import Session
-from temporalio.testing import ActivityEnvironment
+from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
 from activities.email import Mailer
 from adapters import staff
@@ -26,6 +26,7 @@ from adapters.email.local import eml_path
 from adapters.email.render import Rendered
 from adapters.email.sendgrid_backend import payload
 from onboarding.effects import CalendarInvite, EmailRequest, Recipient
+from onboarding.messages import Cancel, ScheduleKickoff
 
 START = datetime(2026, 12, 10, 15, 0, tzinfo=UTC)
 CSM = Recipient(role="csm", name="Leo Martin", email="leo@vendor.example")
@@ -114,16 +115,17 @@ def test_the_kickoff_email_carries_the_invitation_and_the_update_replaces_it(set
         method, event = event_of(attached[0].get_payload(decode=True))
         assert (method, event["SEQUENCE"]) == ("REQUEST", sequence)
         assert str(event["UID"]) == "onboarding-brightpath.1a2b3c4d.kickoff"
-    text = plain(first)
-    assert "book a slot that suits you: https://cal.vendor.example/leo/kickoff" in text
+    assert "book a slot" not in plain(first)  # the time is agreed: no booking link
 
 
-def test_without_a_meeting_or_a_booking_link_the_email_is_as_before(settings: Settings) -> None:
-    request = samples.request("kickoff_invitation", context={"csm_email": "nobody-on-roster@vendor.example"})
-    message = send(settings, request)
-    assert message.get_content_type() == "multipart/alternative"
-    text = plain(message)
-    assert "reply with two or three slots" in text
+def test_before_a_time_is_agreed_the_invitation_links_the_csms_booking_page(settings: Settings) -> None:
+    leo = samples.request("kickoff_invitation", context={"csm_email": "leo@vendor.example"})
+    message = send(settings, leo.model_copy(update={"key": "onboarding-a.1/kickoff_invitation"}))
+    assert message.get_content_type() == "multipart/alternative"  # no meeting yet: no .ics
+    assert "book a slot that suits you: https://cal.vendor.example/leo/kickoff" in plain(message)
+    nobody = samples.request("kickoff_invitation", context={"csm_email": "nobody-on-roster@vendor.example"})
+    message = send(settings, nobody.model_copy(update={"key": "onboarding-b.1/kickoff_invitation"}))
+    assert "book a slot" not in plain(message) and "reply with two or three" in plain(message)
 
 
 def test_sendgrid_gets_the_ics_as_a_text_calendar_attachment(settings: Settings) -> None:
@@ -134,3 +136,31 @@ def test_sendgrid_gets_the_ics_as_a_text_calendar_attachment(settings: Settings)
     assert attachment["filename"] == "invite.ics"
     _method, event = event_of(base64.b64decode(attachment["content"]))
     assert event["SEQUENCE"] == 3
+
+
+def ics_of(settings: Settings, key: str) -> tuple[str, Any]:
+    message = email.message_from_bytes(eml_path(settings.outbox_dir, key).read_bytes())
+    [attached] = [p for p in message.walk() if p.get_filename() == "invite.ics"]
+    return event_of(attached.get_payload(decode=True))
+
+
+async def test_scheduling_moving_and_cancelling_the_kickoff_update_one_calendar_entry(
+    env: WorkflowEnvironment, onboard: Any, settings: Settings
+) -> None:
+    run = await onboard("smb")
+    await run.settled()  # the team is assigned: the CSM organises the meeting
+    at = (await env.get_current_time()).replace(microsecond=0) + timedelta(days=3)
+    await run.act(ScheduleKickoff(at=at, minutes=45))
+    await env.sleep(timedelta(days=1))  # the engine spaces emails out: the invitation goes within the day
+    await run.act(ScheduleKickoff(at=at + timedelta(hours=2), minutes=45))  # agreed on another time
+    await env.sleep(timedelta(days=1))
+    await run.act(Cancel(reason="churned"))
+    await run.settled()
+    sent = [(m.template, m.key) for m in run.outbox() if m.template in ("kickoff_invitation", "kickoff_cancelled")]
+    assert [t for t, _ in sent] == ["kickoff_invitation", "kickoff_invitation", "kickoff_cancelled"]
+    (m1, e1), (m2, e2), (m3, e3) = [ics_of(settings, key) for _template, key in sent]
+    assert len({str(e["UID"]) for e in (e1, e2, e3)}) == 1
+    assert (e1["SEQUENCE"], e2["SEQUENCE"], e3["SEQUENCE"]) == (0, 1, 2)
+    assert (m1, m2, m3) == ("REQUEST", "REQUEST", "CANCEL")
+    assert e2.decoded("DTSTART") == at + timedelta(hours=2)
+    assert e2.decoded("DTEND") - e2.decoded("DTSTART") == timedelta(minutes=45)
