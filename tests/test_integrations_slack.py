@@ -26,7 +26,7 @@ from adapters.chat.view import NoticeUpdate
 from adapters.config import Settings
 from adapters.db import HumanTask, TimelineEvent, engine
 from adapters.integration_tables import ChatNotice
-from onboarding.effects import EscalationRequest
+from onboarding.effects import ClaimRequest, EscalationRequest
 from onboarding.messages import BY_NAME
 from tests.integration_fakes import FakeSlack
 from tests.integration_stack import intake, local_server
@@ -280,3 +280,33 @@ async def test_a_claim_click_makes_the_clicker_the_owner_once(
     assert "Claimed by Leo Martin" in slack.text(slack.only_message())
     assert slack.buttons(slack.only_message()) == ["resolve_escalation"]
     assert slack.replies == []
+
+
+async def test_an_escalation_nobody_claims_goes_up_to_the_cs_manager_on_time(
+    env: WorkflowEnvironment, onboard: Any, settings: Settings, slack: FakeSlack
+) -> None:
+    run = await onboard("smb")  # claim_within: 48h
+    await env.sleep(timedelta(days=7, hours=1))  # no login 7 days after signing: an escalation to the CSM
+    await run.settled()
+    [task] = [t for t in run.tasks() if t.rule == "no_login_7d"]
+    assert task.assignee == "csm-leo"
+    Notices(settings).announce(request_of(task))
+    await env.sleep(timedelta(hours=46))  # 47 h after it opened: still the CSM's
+    await run.settled()
+    assert [t.assignee for t in run.tasks() if t.key == task.key] == ["csm-leo"]
+    await env.sleep(timedelta(hours=2))
+    await run.settled()
+    [up] = [t for t in run.tasks() if t.key == task.key]
+    assert up.assignee == "mgr-elena"
+    [row] = [h for h in run.timeline("event") if h.name == "escalated_up"]
+    assert 9.0 <= row.day <= 9.1 and row.to == "cs_manager"
+    # What the workflow hands the notice lane for it (ClaimRequest by the engine):
+    opened = task.opened_at
+    Notices(settings).claimed(
+        ClaimRequest(
+            key=task.key, account_id=task.account_id, assignee="mgr-elena", by="engine", at=opened + timedelta(hours=48)
+        )
+    )
+    message = slack.only_message()
+    assert "Nobody claimed it in time: now with Elena Petrova" in slack.text(message)
+    assert "<@U0ELENA>" in slack.text(message)
