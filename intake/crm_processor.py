@@ -91,6 +91,9 @@ class CrmProcessor:
                 log.warning("CRM notification %s: %s", row.event_id, e)
             except RPCError as e:
                 await run_in_threadpool(inbox.retry_later, db, row, datetime.now(UTC), f"Temporal: {e.status}")
+            except Exception as e:  # a fault of ours or a surprise answer: retried, then 'failed', never lost
+                log.exception("CRM notification %s could not be processed", row.event_id)
+                await run_in_threadpool(inbox.retry_later, db, row, datetime.now(UTC), type(e).__name__)
             else:
                 await run_in_threadpool(inbox.settle, db, row, status, outcome, account)
                 log.info("CRM notification %s: %s", row.event_id, status)

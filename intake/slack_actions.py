@@ -97,7 +97,11 @@ async def apply(client: Client, settings: SlackSettings, click: Click) -> None:
     """Apply a click: the catalogue's message, then the notice shows it; refusals go to the clicker."""
     app_settings = Settings.from_env()
     with Session(engine(app_settings.database_url), expire_on_commit=False) as db:
-        problem = await _apply(db, client, settings, click)
+        try:
+            problem = await _apply(db, client, settings, click)
+        except (slack.SlackError, slack.RateLimited, RPCError) as e:
+            log.warning("Slack click on %s not applied: %s", click.key, type(e).__name__)
+            problem = "Something went wrong on our side; please click again in a minute."
     if problem:
         log.info("Slack click on %s refused: %s", click.key, problem)
         if click.response_url:
