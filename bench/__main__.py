@@ -15,7 +15,7 @@ import time
 import traceback
 from collections.abc import Callable
 
-from bench import activity_cost, chatty, common, history, idle, latency, replay, simulation, throughput
+from bench import activity_cost, chatty, common, history, idle, latency, portal, replay, simulation, throughput
 
 BENCHMARKS: dict[str, Callable[[list[str]], int]] = {
     "history": history.main,
@@ -26,8 +26,9 @@ BENCHMARKS: dict[str, Callable[[list[str]], int]] = {
     "throughput": throughput.main,
     "idle": idle.main,
     "chatty": chatty.main,
+    "portal": portal.main,
 }
-WORKERS = {"latency", "throughput", "idle", "chatty"}  # the ones that take --database-url and --no-bytecode
+WORKERS = {"latency", "throughput", "idle", "chatty", "portal"}  # the ones that take --database-url and --no-bytecode
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -255,7 +255,11 @@ def event(
     name: Annotated[EventName, typer.Argument(metavar="NAME", help="What the customer did.")],
     action: Annotated[str | None, typer.Option(help="key_action: the action's name.")] = None,
     csat: Annotated[int | None, typer.Option(help="survey_answer: satisfaction, 1-5.")] = None,
-    ces: Annotated[int | None, typer.Option(help="survey_answer: effort score, 1-7.")] = None,
+    ces: Annotated[int | None, typer.Option(help="survey_answer: effort it took, 1 (easy) to 7 (very hard).")] = None,
+    nps: Annotated[int | None, typer.Option(help="survey_answer: would recommend us, 0-10.")] = None,
+    metric: Annotated[str | None, typer.Option(help="metric: the metric's name, e.g. qualified_leads.")] = None,
+    value: Annotated[float | None, typer.Option(help="metric: its value now.")] = None,
+    user: Annotated[str | None, typer.Option(help="metric: the product's user id, for per-user metrics.")] = None,
     goal_reached: Annotated[
         bool | None, typer.Option("--goal-reached/--goal-not-reached", help="survey_answer: goal reached?")
     ] = None,
@@ -264,9 +268,12 @@ def event(
     """Report a product event by hand, as the product's telemetry would (a signal).
 
     Examples: python admin.py event brightpath-dental first_login  ·
-    python admin.py event brightpath-dental survey_answer --goal-reached --csat 5
+    python admin.py event brightpath-dental survey_answer --goal-reached --csat 5  ·
+    python admin.py event northwind metric --metric qualified_leads --value 12
     """
-    fields = {"name": name, "action": action, "csat": csat, "ces": ces, "goal_reached": goal_reached, "id": event_id}
+    fields: dict[str, object] = {"name": name, "action": action, "csat": csat, "ces": ces, "nps": nps}
+    fields |= {"goal_reached": goal_reached}
+    fields |= {"metric": metric, "value": value, "user": user, "id": event_id}
     product_event = message(ProductEvent, **fields)
     run(calls.signal(account, product_event))
     typer.echo(f"{account_of(account)}: {name} sent; `python admin.py status {account_of(account)}` shows its effect.")

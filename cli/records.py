@@ -22,7 +22,7 @@ from adapters.db import Staff, engine
 from adapters.staff import Person, RosterError, StaffRole
 from cli.common import fail
 from onboarding.models import Segment, problems
-from reports import kpi, report_page
+from reports import kpi, participation, report_page
 
 staff_app = typer.Typer(
     help="The CS team: who serves which segments, load against capacity. Without a command: the list.",
@@ -185,6 +185,9 @@ def text_report(r: kpi.Report) -> str:
     out += [f"  {s.segment}/{p.phase}: {p.mean_days:.1f} d over {p.finished}" for s in r.segments for p in s.phases]
     out += ["", f"Escalation rate {pct(r.escalations)}; most common reasons:"]
     out += [f"  {c.count} x {c.reason}" for c in r.top_reasons]
+    st = r.staff_tasks
+    done = f"{st.done} done ({st.done_on_time} on time)"
+    out += [f"Staff tasks: {st.opened} opened, {done}, {st.open} open, {st.overdue} overdue"]
     sv = r.survey
     out += [
         f"Automation rate {pct(r.automation)} of customer touches",
@@ -198,6 +201,7 @@ def text_report(r: kpi.Report) -> str:
     out += [f"  {p.staff_id:<20} {p.role:<26} {p.load}/{p.capacity}" for p in r.people]
     out += ["", "Capacity forecast (at the pace of the period):"]
     out += [f"  {f.sentence()}" for f in r.forecast]
+    out += ["", *participation.lines(r.participation)]
     return "\n".join(out)
 
 

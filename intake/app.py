@@ -3,6 +3,7 @@
     POST /contracts                      a closed-won deal: start its onboarding (idempotent)
     POST /accounts/{account_id}/events   product telemetry: first login, key action, ... (a signal)
     POST /webhooks/sendgrid, /email/...  email feedback (intake/sendgrid_events.py)
+    /portal/...                          the customer's plan behind a personal link (portal/, docs/portal.md)
 
 The first two are signed with the shared secret (see intake.signing) and size-limited; the
 body is checked exactly like a contract file or an event the admin script sends, and a
@@ -34,6 +35,7 @@ from intake import crm, sendgrid_events, slack_actions
 from intake.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, Unauthenticated, verify
 from onboarding.messages import ProductEvent
 from onboarding.models import Contract, Segment, problems, workflow_id
+from portal import routes as portal
 from service import send
 from service.bodies import BadBody, read_json
 from service.start import AlreadyOnboarding, ContractError, parse_contract, previous_outcome, start
@@ -233,6 +235,10 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     app.include_router(sendgrid_events.router)  # SendGrid's Event Webhook and the unsubscribe link
     app.include_router(crm.router)  # HubSpot and Salesforce won deals (docs/integrations.md)
     app.include_router(slack_actions.router)  # Claim and Resolve buttons on Slack notices
+    try:
+        portal.include(app)  # the customer's plan page behind a personal link (portal/)
+    except ValueError as e:
+        raise IntakeConfigError(str(e)) from None
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

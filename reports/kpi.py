@@ -37,6 +37,8 @@ from adapters.staff import StaffRole
 from onboarding import playbook
 from onboarding.models import SEGMENTS, VENDOR_ROLES, Segment
 from onboarding.playbook import Playbook
+from reports.participation import Participation, participation
+from reports.tasks import TaskCounts, task_counts
 
 DAY = timedelta(days=1)
 QUARTER = timedelta(weeks=13)
@@ -145,11 +147,13 @@ class Report(BaseModel):
     segments: list[SegmentKpis]
     escalations: Rate
     top_reasons: list[ReasonCount]
+    staff_tasks: TaskCounts
     automation: Rate
     survey: Survey
     at_risk: list[AtRisk]
     people: list[PersonLoad]
     forecast: list[Forecast]
+    participation: Participation
 
 
 # ---- figures --------------------------------------------------------------------------------
@@ -188,7 +192,6 @@ def key_actions(pb: Playbook) -> set[str]:
     facts = {f for p in pb.phases for f in p.exit_when}
     facts |= {s.fact for p in pb.phases for s in p.steps}
     facts |= {c.fact for t in pb.all_timers() for c in (*t.unless, *t.when) if c.fact}
-    facts |= {c.fact for criterion in pb.success_criteria for c in criterion.when if c.fact}
     return {f for f in facts if f == "key_action" or f.startswith("key_action:")}
 
 
@@ -271,6 +274,7 @@ def survey(events: Iterable[TimelineEvent]) -> Survey:
 
 
 def escalations(onboardings: list[Onboarding], tasks: list[HumanTask]) -> tuple[Rate, list[ReasonCount]]:
+    tasks = [t for t in tasks if t.kind == "escalation"]
     escalated = {t.account_id for t in tasks}
     reasons = Counter(t.reason for t in tasks)
     top = sorted(reasons.items(), key=lambda rc: (-rc[1], rc[0]))[:5]
@@ -382,6 +386,7 @@ def report(db: Session, now: datetime, since: datetime | None = None, segment: S
         segments=[segment_kpis(s, [o for o in onboardings if o.segment == s], events, now) for s in segments],
         escalations=escalation_rate,
         top_reasons=reasons,
+        staff_tasks=task_counts(tasks, now),
         automation=automation(events),
         survey=survey(events),
         at_risk=at_risk(onboardings, companies, tasks, events),
@@ -397,4 +402,5 @@ def report(db: Session, now: datetime, since: datetime | None = None, segment: S
                 playbook.for_segment(s).length,
             )
         ],
+        participation=participation(onboardings, events),
     )

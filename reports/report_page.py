@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from html import escape
 
+from reports import participation
 from reports.kpi import Rate, Report, SegmentKpis, median
 
 SEGMENT_COLOURS = {"smb": "#4e79a7", "mid_market": "#f28e2b", "enterprise": "#59a14f"}
@@ -199,6 +200,19 @@ def risk_table(report: Report) -> str:
     return table(["account", "segment", "owner", "health", "open escalations", "reason"], rows, {4})
 
 
+def participation_section(report: Report) -> str:
+    """People on the customer's side who acted in the portal, completion by their number, who confirmed steps."""
+    p = report.participation
+    mean = "n/a" if p.mean_people is None else f"{p.mean_people:g}"
+    rows: list[list[object]] = [[g.people, g.onboardings, participation.share(g.completion)] for g in p.groups]
+    return (
+        f"<p>A customer person acted in {e(participation.share(p.with_customer_actions))} of onboardings; "
+        f"{e(mean)} people per onboarding on average. Steps confirmed done by the customer: "
+        f"{e(participation.share(p.steps_by_customer))}; by the CSM: {e(p.steps_by_csm)}.</p>"
+        + table(["customer people who acted", "onboardings", "completed"], rows, {1})
+    )
+
+
 def render(report: Report) -> str:
     """The whole page."""
     scope = SEGMENT_LABELS[report.segment] if report.segment else "All segments"
@@ -235,6 +249,8 @@ def render(report: Report) -> str:
 {table(["id", "name", "role", "segments", "active", "capacity"], people, {4, 5})}
 <h2>Capacity forecast</h2>
 <ul>{"".join(f"<li>{e(f.sentence())}</li>" for f in report.forecast)}</ul>
+<h2>Customer participation</h2>
+{participation_section(report)}
 </body>
 </html>
 """

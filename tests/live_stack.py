@@ -51,6 +51,7 @@ class LiveStack:
     port: int
     ui_port: int
     home: Path
+    intake_port: int = 0
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -60,6 +61,11 @@ class LiveStack:
     @property
     def ui_url(self) -> str:
         return f"http://127.0.0.1:{self.ui_port}"
+
+    @property
+    def intake_url(self) -> str:
+        """The intake and the customer portal (stack.py serves them beside the worker)."""
+        return f"http://127.0.0.1:{self.intake_port}"
 
     @property
     def database_url(self) -> str:
@@ -77,6 +83,7 @@ class LiveStack:
             "OUTBOX_DIR": str(self.home / "outbox"),
             "EMAIL_BACKEND": "outbox",
             "CSM_ID": "csm-leo",
+            "PORTAL_URL": f"{self.intake_url}/portal",
             "PYTHONUNBUFFERED": "1",
         }
 
@@ -129,12 +136,21 @@ def start() -> LiveStack:
     """`python stack.py --port P --ui-port U`, ready once it says the worker runs."""
     home = Path(tempfile.mkdtemp(prefix="onboarding-live-"))
     shutil.copytree(ROOT, home / "project", ignore=SOURCES)
-    port, ui_port = free_port(), free_port()
+    port, ui_port, intake_port = free_port(), free_port(), free_port()
     log = home / "stack.log"
-    live = LiveStack(port, ui_port, home)
+    live = LiveStack(port, ui_port, home, intake_port)
     with log.open("wb") as out:
         live.process = process = subprocess.Popen(
-            [sys.executable, "stack.py", "--port", str(port), "--ui-port", str(ui_port)],
+            [
+                sys.executable,
+                "stack.py",
+                "--port",
+                str(port),
+                "--ui-port",
+                str(ui_port),
+                "--intake-port",
+                str(intake_port),
+            ],
             cwd=home / "project",
             env=live.env,
             stdout=out,

@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 from tests import live_stack
-from tests.live_stack import ROOT, LiveStack, free_port
+from tests.live_stack import ROOT, LiveStack
 
 WALKTHROUGH = ROOT / "docs" / "walkthrough.md"
 OPTIONS = re.compile(r"^<!-- walkthrough: (.+) -->$")
@@ -88,7 +88,7 @@ def stack() -> Iterator[LiveStack]:
 
 
 def test_the_walkthrough_runs_as_written(stack: LiveStack) -> None:
-    env = stack.env | {"TEMPORAL_UI_URL": "http://localhost:8233", "INTAKE_PORT": str(free_port())}
+    env = stack.env | {"TEMPORAL_UI_URL": "http://localhost:8233", "INTAKE_PORT": str(stack.intake_port)}
     del env["CSM_ID"]  # the walkthrough says who acts
     background: list[subprocess.Popen[bytes]] = []
     ran = 0

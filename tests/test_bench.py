@@ -170,3 +170,12 @@ def printed(*arguments: str) -> str:
     """What `python -m bench.report ARGUMENTS` prints, as the README and docs/benchmarks.md run it."""
     command = [sys.executable, "-m", "bench.report", *arguments]
     return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+
+
+def test_the_portal_page_is_timed_against_the_intakes_health_endpoint(results: dict[str, dict[str, Any]]) -> None:
+    p = results["portal"]
+    assert p["plan_page"]["count"] == p["healthz"]["count"] == p["settings"]["requests"]
+    for side in ("plan_page", "healthz"):
+        p50, p95, p99 = (p[side][f] for f in FIGURES)
+        assert 0 < p50 <= p95 <= p99
+    assert p["page_bytes"] > 5_000 and p["page_over_healthz_p50"] > 0

@@ -22,9 +22,12 @@ TABLES = {
     "outboxemail",
     "suppression",
     "webhookevent",
-    "crminbox",  # integrations (0005)
+    "crminbox",  # integrations (0006)
     "crmlink",
     "chatnotice",
+    "portalrevocation",
+    "portalcode",
+    "portalsubmission",
     "alembic_version",
 }
 

@@ -29,6 +29,7 @@ from adapters.db import HumanTask, engine
 from adapters.integration_tables import CrmLink
 from adapters.integrations import Integrations
 from intake import crm_processor
+from intake.crm_processor import TASK_RULE
 from intake.hubspot import closed_won_rows
 from onboarding.effects import TimelineEntry
 from tests.integration_fakes import FakeHubSpot
@@ -181,7 +182,7 @@ async def test_a_deal_without_a_champion_starts_nothing_and_a_person_is_told_eve
     with pytest.raises(RPCError):
         await env.client.get_workflow_handle("onboarding-hubspot-103").describe()
     with Session(engine(settings.database_url)) as db:
-        [task] = db.exec(select(HumanTask).where(HumanTask.account_id == "hubspot-103")).all()
+        [task] = db.exec(select(HumanTask).where(HumanTask.rule == TASK_RULE)).all()
     assert (task.kind, task.status, task.assignee) == ("task", "open", "mgr-elena")  # the roster's CS manager
     assert "HubSpot deal 103" in task.reason
     assert "contact property 'onboarding_role': no contact is marked as the champion" in task.reason
@@ -199,7 +200,7 @@ async def test_a_deal_without_a_champion_starts_nothing_and_a_person_is_told_eve
         [row] = await settled_inbox(settings, 1)
     assert row.status == "started", row.outcome
     with Session(engine(settings.database_url)) as db:
-        [task] = db.exec(select(HumanTask).where(HumanTask.account_id == "hubspot-103")).all()
+        [task] = db.exec(select(HumanTask).where(HumanTask.rule == TASK_RULE)).all()
     assert (task.status, task.resolved_by) == ("resolved", "engine")
     await env.client.get_workflow_handle("onboarding-hubspot-103").terminate("test over")
 

@@ -14,8 +14,8 @@ from tests.test_database import alembic, empty_url
 __all__ = ["empty_url"]
 
 
-def test_upgrading_a_0004_database_keeps_the_roster_and_downgrading_removes_the_tables(empty_url: str) -> None:
-    command.upgrade(alembic(empty_url), "0004")
+def test_upgrading_a_0005_database_keeps_the_roster_and_downgrading_removes_the_tables(empty_url: str) -> None:
+    command.upgrade(alembic(empty_url), "0005")
     with engine(empty_url).begin() as db:
         db.execute(
             text(
@@ -28,7 +28,7 @@ def test_upgrading_a_0004_database_keeps_the_roster_and_downgrading_removes_the_
         leo = db.get(Staff, "csm-leo")
     assert leo is not None and (leo.slack_id, leo.booking_url) == (None, None)
     assert {"crminbox", "crmlink", "chatnotice"} <= set(inspect(engine(empty_url)).get_table_names())
-    command.downgrade(alembic(empty_url), "0004")
+    command.downgrade(alembic(empty_url), "0005")
     assert not {"crminbox", "crmlink", "chatnotice"} & set(inspect(engine(empty_url)).get_table_names())
     assert "slack_id" not in {c["name"] for c in inspect(engine(empty_url)).get_columns("staff")}
     upgrade(empty_url)

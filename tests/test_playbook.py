@@ -90,6 +90,56 @@ CASES: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
         "smb.yaml: timers[0].since: a playbook-wide timer cannot start at phase_start unless it names its phases",
     ),
     (
+        "timer from an unknown fact",
+        lambda d: d["timers"][0].update(since="kickof_done"),
+        "smb.yaml: timers[0].since: unknown fact 'kickof_done'",
+    ),
+    (
+        "condition that is not one",
+        lambda d: d["timers"][0].update(when=["csat >= high"]),
+        "smb.yaml: timers[0].when: 'csat >= high': >= compares numbers, got 'high'",
+    ),
+    (
+        "during an unknown phase",
+        lambda d: d["timers"][0].update(during=["onboarding"]),
+        "smb.yaml: timers[0].during: unknown phase 'onboarding'; phases: self_serve_setup, early_training",
+    ),
+    (
+        "cadence that ends before it starts",
+        lambda d: d["timers"][0].update({"every": "1d", "for": "12h"}),
+        "smb.yaml: timers[0].for: the cadence would end before its first occurrence",
+    ),
+    (
+        "count without a cadence",
+        lambda d: d["timers"][0].update(times=3),
+        "smb.yaml: timers[0]: 'times' and 'for' need 'every'",
+    ),
+    (
+        "a title missing a language",
+        lambda d: d["phases"][0]["title"].pop("ms"),
+        "smb.yaml: phases[0].title: missing the text in ms (the templates speak en, ms, ru)",
+    ),
+    (
+        "deadline that does nothing",
+        lambda d: d["phases"][2].update(deadline={"after": "30d", "since": "signed"}),
+        "smb.yaml: phases[2].deadline: a deadline needs 'move_on: true', 'escalate' or 'send'",
+    ),
+    (
+        "criterion on an unknown fact",
+        lambda d: d["success_criteria"][0].update(when=["key_acton"]),
+        "smb.yaml: success_criteria[0].when: unknown fact 'key_acton'",
+    ),
+    (
+        "quiet hours without their end",
+        lambda d: d.update(pressure={"quiet_from": "20:00"}),
+        "smb.yaml: pressure: give quiet_from and quiet_until together",
+    ),
+    (
+        "unknown reaction",
+        lambda d: d["reactions"].update(resigned=[]),
+        "smb.yaml: reactions.resigned: Extra inputs are not permitted",
+    ),
+    (
         "endless middle cadence",
         lambda d: d["check_ins"][0].pop("times"),
         "smb.yaml: check_ins[0].times: only the last check-in stage may repeat forever",
@@ -149,3 +199,18 @@ def test_editing_a_playbook_never_changes_onboardings_in_flight() -> None:
     data = OnboardingInput(contract=parse_contract((ROOT / "contracts" / "smb.json").read_text()), playbook=pb)
     snapshot = OnboardingInput.model_validate_json(data.model_dump_json())
     assert snapshot.playbook == pb and snapshot.playbook.phases[0].timers[0].after == pb.phases[0].timers[0].after
+
+
+def test_validate_warns_of_touches_that_can_reach_one_person_at_one_moment() -> None:
+    result = subprocess.run(
+        [sys.executable, "admin.py", "playbook", "validate", "playbooks/mid_market.yaml"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert (
+        "playbooks/mid_market.yaml: warning: reactions.signed[0] and reactions.signed[1]: both email the champion "
+        "on signed; the second waits 4h (pressure.window)"
+    ) in result.stderr

@@ -46,6 +46,25 @@ def test_every_segment_has_its_rules_pinned() -> None:
     assert {"survey_goal_reached", "survey_goal_not_reached", "survey_unanswered"} <= by_segment["smb"]
     assert {"survey_goal_reached", "survey_then_csm_validates"} <= by_segment["mid_market"]
     assert "full_journey" in by_segment["enterprise"]
+    # the playbook language (issue: playbooks that say what CS teams do), each rule and complaint pinned
+    assert {
+        "setup_or_reengagement",
+        "active_customer_not_nudged",
+        "active_without_key_action",
+        "low_csat_no_testimonial",
+        "skip_and_come_back",
+        "stuck_on_a_step",
+        "measured_success",
+        "cancelled_lost",
+    } <= by_segment["smb"]
+    assert {
+        "check_ins_from_kickoff",
+        "reassigned",
+        "kickoff_scheduled",
+        "customer_asks_to_pause",
+        "overdue",
+    } <= by_segment["mid_market"]
+    assert {"live_week_early_key_action", "claimed_in_time", "silent_through_overdue"} <= by_segment["enterprise"]
 
 
 @pytest.mark.parametrize("path", FILES, ids=[str(p.relative_to(SCENARIOS)) for p in FILES])

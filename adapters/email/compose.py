@@ -16,6 +16,9 @@ from adapters.email import links
 from adapters.email.calendar import CalendarPart, part
 from adapters.email.render import INTERNAL, Rendered, is_transactional
 from onboarding.effects import EmailRequest
+from onboarding.models import VENDOR_ROLES
+from portal import tokens
+from portal.config import PortalSettings
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,32 @@ def context(
         "run_url": settings.run_url(request.workflow_id, namespace),
         "unsubscribe_url": unsubscribe_url(request, settings),
         "csm_booking_url": booking_url,
+        **portal_links(request),
     }
+
+
+def portal_links(request: EmailRequest) -> dict[str, Any]:
+    """The recipient's personal link to the plan and one-click buttons for their open steps (portal/).
+
+    Only people of the customer's side get them. An invited colleague's link is scoped to the
+    steps they were invited to. Buttons lead to a page that asks to confirm: opening a link
+    changes nothing. Steps come from the journey's `open_steps` (id, title, role, confirmable,
+    skippable); a step is the recipient's when it is of their role, or the one they were invited to.
+    """
+    if request.template in INTERNAL or request.to.role in VENDOR_ROLES:
+        return {"portal_url": None, "portal_steps": []}
+    settings = PortalSettings.from_env()
+    colleague = request.to.role == "colleague"
+    token = tokens.issue(settings, request.account_id, request.to.email, "steps" if colleague else "plan")
+    base = tokens.url(settings, token)
+    invited = request.context.get("step")
+    steps = []
+    for step in request.context.get("open_steps", []):
+        if step["id"] != invited and (colleague or step["role"] != request.to.role):
+            continue
+        verbs = [v for v, ok in (("done", step["confirmable"]), ("stuck", True), ("na", step["skippable"])) if ok]
+        steps.append({"title": step["title"], "links": {v: f"{base}/confirm/{v}/{step['id']}" for v in verbs}})
+    return {"portal_url": base, "portal_steps": steps}
 
 
 def outgoing(request: EmailRequest, settings: Settings, content: Rendered) -> OutgoingEmail:

@@ -32,7 +32,7 @@ from onboarding.messages import (
     kind_of,
 )
 from onboarding.models import Contact
-from onboarding.playbook import Escalate, Send, Task
+from onboarding.playbook import Escalate, Send, Task, text
 
 
 class Actions(Events):
@@ -124,19 +124,12 @@ class Actions(Events):
 
     # ---- steps ---------------------------------------------------------------------------
 
-    def _settle(self, step_id: str, by: str, now: datetime) -> None:
-        """A step done or skipped is no longer stuck: its stuck escalation closes."""
-        if self.p.stuck.pop(step_id, None) is not None:
-            for esc in self.open_escalations():
-                if esc.problem == f"stuck:{step_id}":
-                    self._resolve(esc, by, "the step moved on", now)
-
     def _stuck(self, a: MarkStuck, now: datetime) -> str:
         step = self.playbook.step(a.step)
         assert step is not None  # checked
         self.p.stuck[a.step] = a.reason
-        who = a.customer or a.by
-        reason = f"{self.title(step.title)} is stuck ({who}): {a.reason}"[:300]
+        who = self._on_plan(a.customer).role if a.customer else a.by  # a role, never an address
+        reason = f"{text(step.title, 'en')} is stuck ({who}): {a.reason}"[:300]
         self._escalate(
             f"stuck:{a.step}", Escalate(to="csm", reason={"en": reason}), now, f"stuck.{a.step}.{self.p.seq}"
         )
@@ -181,6 +174,7 @@ class Actions(Events):
             Send(template="colleague_invitation", to="colleague"),
             now,
             to=self.customer("colleague", a.name, a.email),
+            step=a.step,
             step_title=self.title(step.title),
             inviter_name=inviter or self.contract.contact("champion").name,
             invitee_role=a.role,

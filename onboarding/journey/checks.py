@@ -74,8 +74,8 @@ def refusal(j: Where, m: Message, now: datetime) -> str | None:
         open_ = {e.id: e for e in j.open_escalations()}
         if m.escalation not in open_:
             return f"no open escalation {m.escalation!r}; open: {', '.join(open_) or 'none'}"
-        if isinstance(m, ClaimEscalation) and open_[m.escalation].assignee == m.by:
-            return f"{m.by} already has {m.escalation!r}"
+        if isinstance(m, ClaimEscalation) and open_[m.escalation].claimed_by == m.by:
+            return f"{m.by} has already claimed {m.escalation!r}"
         return None
     if isinstance(m, ApproveInvite) and not any(i.email == m.email for i in j.p.held_invites):
         return "no invitation waits for approval for that address"

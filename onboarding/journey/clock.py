@@ -158,6 +158,10 @@ class Clock(Emitter):
         if not self.p.signed_in:
             return
         self._meet_criteria(now)
+        for step_id in list(self.p.stuck):
+            step = self.playbook.step(step_id)
+            if step is not None and self.step_done(step):
+                self._settle(step_id, "customer", now)
         if self.has("success"):
             self._complete(now)
             return
@@ -181,6 +185,13 @@ class Clock(Emitter):
         for send in phase.on_enter:
             self._touch(f"{phase.id}.enter.{send.template}", send, now)
 
+    def _settle(self, step_id: str, by: str, now: datetime) -> None:
+        """A step done or skipped is no longer stuck: its stuck escalation closes."""
+        if self.p.stuck.pop(step_id, None) is not None:
+            for esc in self.open_escalations():
+                if esc.problem == f"stuck:{step_id}":
+                    self._resolve(esc, by, "the step moved on", now)
+
     def _deadline_moves_on(self, now: datetime) -> bool:
         """A phase still open at its deadline: escalate or send as the playbook says, and
         say whether it moves on."""
@@ -194,7 +205,7 @@ class Clock(Emitter):
         if deadline.send:
             self._touch(f"{phase.id}.deadline.{deadline.send.template}", deadline.send, now)
         if deadline.escalate:
-            self._escalate(f"deadline:{phase.id}", deadline.escalate, now, f"{phase.id}.deadline")
+            self._escalate(f"{phase.id}.deadline", deadline.escalate, now, f"{phase.id}.deadline")
         return deadline.move_on
 
     def _meet_criteria(self, now: datetime) -> None:
@@ -211,6 +222,9 @@ class Clock(Emitter):
 
     def _complete(self, now: datetime) -> None:
         self.p.outcome, self.p.completed_at = "completed", now
+        for esc in self.open_escalations():
+            if esc.problem == "overdue":
+                self._resolve(esc, "engine", "success reached", now)
         self._react("success", now, key="success")
         days = self.days_to_first_value()
         self._record(

@@ -186,7 +186,7 @@ class Emitter(Where):
         kind = "task" if due_at else "escalation"
         assignee = self.assignee(to)
         staff = self.staff(to)
-        reason = text(texts, staff.locale if staff else "en")
+        reason = text(texts, "en")  # the records speak the admin tools' language; the notice, the person's
         self.p.escalations.append(
             Escalation(
                 id=esc_id,
@@ -219,7 +219,7 @@ class Emitter(Where):
             f"{esc_id}.notify",
             notice,
             now,
-            reason=reason,
+            reason=text(texts, staff.locale if staff else "en"),
             rule=_rule(problem),
             days_stalled=self.inactive_for(now).days,
             escalation_id=esc_id,

@@ -65,13 +65,12 @@ class Events(Clock):
             self._learn("goal_reached", now)
         elif flags.goal_not_reached:
             self._flag("goal_not_reached", flags.goal_not_reached, now)
-        for name, flag, at_most in (
-            ("low_csat", flags.low_csat, flags.low_csat_at_most),
-            ("low_ces", flags.low_ces, flags.low_ces_at_most),
-            ("low_nps", flags.low_nps, flags.low_nps_at_most),
+        for name, flag, bad in (
+            ("low_csat", flags.low_csat, event.csat is not None and event.csat <= flags.low_csat_at_most),
+            ("high_ces", flags.high_ces, event.ces is not None and event.ces >= flags.high_ces_at_least),
+            ("low_nps", flags.low_nps, event.nps is not None and event.nps <= flags.low_nps_at_most),
         ):
-            score = getattr(event, name.removeprefix("low_"))
-            if flag and score is not None and score <= at_most:
+            if flag and bad:
                 self._flag(name, flag, now)
         fields = {"goal_reached": event.goal_reached, "csat": event.csat, "ces": event.ces, "nps": event.nps}
         self._react("survey_answered", now, fields)

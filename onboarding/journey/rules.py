@@ -48,6 +48,8 @@ class Journey(Actions):
             if isinstance(message, ProductEvent | EmailFeedback) and not self.p.signed_in:
                 self.p.early.append(message)  # escalations it raises need the team to address
                 return []
+            if self.onboarding:
+                self._release_deferred(now)  # what was due goes before what this message sends
             self._message(message, now)
         if self.onboarding and not self.paused:
             self._advance(now)

@@ -114,6 +114,13 @@ def email_context(j: Where, locale: str) -> dict[str, Any]:
         "steps_done": len(done),
         "steps_total": len(done) + len(pending) + len(skipped),
         "steps_pending": [text(s.title, locale) for p in j.playbook.phases for s in p.steps if s.id in pending],
+        "open_steps": [
+            {"id": s.id, "title": text(s.title, locale), "role": s.role, "confirmable": s.confirmable}
+            | {"skippable": s.skippable}
+            for p in j.playbook.phases
+            for s in p.steps
+            if s.id in pending
+        ],
         "modules_done": len(j.modules_done()),
         "modules_total": len(j.playbook.modules),
         "next_module": text(next_module.title, locale) if next_module else None,

@@ -248,7 +248,7 @@ class Where:
 
     def next_wake(self, now: datetime) -> datetime | None:
         """The next moment the journey must look again, if nothing happens before."""
-        later = [s.at for s in self.p.scheduled] + [d.not_before for d in self.p.deferred]
+        later = [self.shifted(s.at, timedelta()) for s in self.p.scheduled] + [d.not_before for d in self.p.deferred]
         if self.p.outcome == "completed":
             return min([c for c in [self.next_check_in()] if c] + later, default=None)
         if not self.onboarding:

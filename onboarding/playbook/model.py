@@ -235,8 +235,8 @@ class RedFlags(Rule):
     goal_not_reached: Escalate | None = None
     low_csat: Escalate | None = None
     low_csat_at_most: int = Field(2, ge=1, le=5)
-    low_ces: Escalate | None = None
-    low_ces_at_most: int = Field(3, ge=1, le=7, description="CES 1-7, 7 = very easy")
+    high_ces: Escalate | None = None
+    high_ces_at_least: int = Field(5, ge=1, le=7, description="CES 1-7: the effort it took, 7 = very hard")
     low_nps: Escalate | None = None
     low_nps_at_most: int = Field(6, ge=0, le=10, description="NPS detractors answer 0-6")
     support_load: Escalate | None = None

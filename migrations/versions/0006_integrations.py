@@ -6,16 +6,16 @@ says which CRM record an account came from, for the phase and status write-back;
 `chatnotice` remembers the Slack message (channel, ts) that shows each escalation, so it is
 posted once and updated in place. `staff.slack_id` and `staff.booking_url` are optional.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 """
 
 import sqlalchemy as sa
 from alembic import op
 from sqlmodel.sql.sqltypes import AutoString, UTCDateTime
 
-revision = "0005"
-down_revision = "0004"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
