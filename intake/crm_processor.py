@@ -156,9 +156,10 @@ class CrmProcessor:
     def _incomplete(self, db: Session, facts: mapping.DealFacts, problem: mapping.IncompleteDeal) -> None:
         """One open task per deal naming what to fix (updated when the deal is won again still incomplete)."""
         account = facts.account_id
+        rep = f" (deal owner: {facts.sales_rep_name})" if facts.sales_rep_name else ""
         reason = (
-            f"{facts.record_label} is closed-won but cannot start an onboarding. Fix these in the CRM, then move "
-            f"the deal out of the won stage and back: " + "; ".join(problem.missing)
+            f"{facts.record_label}{rep} is closed-won but cannot start an onboarding. Fix these in the CRM, then "
+            f"move the deal out of the won stage and back: " + "; ".join(problem.missing)
         )
         task = db.exec(
             select(HumanTask)

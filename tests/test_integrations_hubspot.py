@@ -184,7 +184,7 @@ async def test_a_deal_without_a_champion_starts_nothing_and_a_person_is_told_eve
     with Session(engine(settings.database_url)) as db:
         [task] = db.exec(select(HumanTask).where(HumanTask.rule == TASK_RULE)).all()
     assert (task.kind, task.status, task.assignee) == ("task", "open", "mgr-elena")  # the roster's CS manager
-    assert "HubSpot deal 103" in task.reason
+    assert "HubSpot deal 103 (deal owner: Jordan Blake)" in task.reason  # whom to chase
     assert "contact property 'onboarding_role': no contact is marked as the champion" in task.reason
     assert "deal property 'success_criteria': no success criteria" in task.reason
     assert "priya@" not in task.reason
