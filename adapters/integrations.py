@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from adapters.config import TASK_QUEUE
 from onboarding.models import Segment
 
 ROLE_SOURCES = ("property", "label")
@@ -96,7 +95,6 @@ class Integrations:
     teams: TeamsSettings | None
     crm_task_assignee: str | None
     """Who gets the task when a won deal lacks what a contract needs (a staff id); else the CS manager."""
-    task_queue: str = TASK_QUEUE
 
     @classmethod
     def from_env(cls) -> Integrations:
@@ -106,7 +104,6 @@ class Integrations:
             slack=_slack(),
             teams=TeamsSettings(_env("TEAMS_WEBHOOK_URL", "")) if _env("TEAMS_WEBHOOK_URL", "") else None,
             crm_task_assignee=_env("CRM_TASK_ASSIGNEE", "") or None,
-            task_queue=_env("ONBOARDING_TASK_QUEUE", TASK_QUEUE),
         )
 
 

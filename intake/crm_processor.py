@@ -29,7 +29,7 @@ from temporalio.service import RPCError
 
 from adapters.chat import notices
 from adapters.chat.view import NoticeView
-from adapters.config import Settings
+from adapters.config import TASK_QUEUE, Settings
 from adapters.crm import hubspot, inbox, mapping, salesforce
 from adapters.db import HumanTask, Staff, engine
 from adapters.integration_tables import CrmInbox, CrmLink
@@ -51,8 +51,11 @@ class Skip(Exception):
 
 
 class CrmProcessor:
-    def __init__(self, client: Client, settings: Settings, integrations: Integrations) -> None:
+    def __init__(
+        self, client: Client, settings: Settings, integrations: Integrations, task_queue: str = TASK_QUEUE
+    ) -> None:
         self.client, self.settings, self.integrations = client, settings, integrations
+        self.task_queue = task_queue
         self.engine = engine(settings.database_url)
         self.wake = asyncio.Event()
 
@@ -117,7 +120,7 @@ class CrmProcessor:
             return "refused", str(e), account
         contract = contract.model_copy(update={"signed_at": contract.signed_at or now})
         try:
-            await start(self.client, contract, task_queue=self.integrations.task_queue)
+            await start(self.client, contract, task_queue=self.task_queue)
             status, outcome = "started", f"onboarding-{account} started"
         except AlreadyOnboarding:
             status, outcome = "already", f"onboarding-{account} is already open"
@@ -237,7 +240,8 @@ async def running(app: FastAPI) -> AsyncIterator[None]:
         app.state.crm = None
         yield
         return
-    processor = CrmProcessor(app.state.client, Settings.from_env(), integrations)
+    task_queue = getattr(app.state, "task_queue", TASK_QUEUE)  # tests run their own workers' queue
+    processor = CrmProcessor(app.state.client, Settings.from_env(), integrations, task_queue)
     app.state.crm = processor
     task = asyncio.create_task(processor.run(), name="crm-inbox")
     try:

@@ -32,10 +32,13 @@ def local_server() -> Iterator[HTTPServer]:
 
 
 @contextlib.asynccontextmanager
-async def intake(client: Client) -> AsyncIterator[httpx.AsyncClient]:
-    """The intake as deployed (every router, the CRM processor), answering in this event loop."""
+async def intake(client: Client, task_queue: str | None = None) -> AsyncIterator[httpx.AsyncClient]:
+    """The intake as deployed (every router, the CRM processor), answering in this event loop;
+    onboardings start on `task_queue` (the test's worker)."""
     app = create_app(IntakeSettings(secret="s" * 32, max_body=65536, max_skew=300))
     app.state.client = client
+    if task_queue:
+        app.state.task_queue = task_queue
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://intake.test") as http:

@@ -119,13 +119,12 @@ def won_deal(fake: FakeHubSpot, deal_id: int, champion: bool = True) -> None:
 
 
 async def test_a_won_deal_starts_exactly_one_onboarding_however_often_it_is_delivered(
-    env: WorkflowEnvironment, task_queue: str, settings: Settings, hubspot: FakeHubSpot, monkeypatch: pytest.MonkeyPatch
+    env: WorkflowEnvironment, task_queue: str, settings: Settings, hubspot: FakeHubSpot
 ) -> None:
-    monkeypatch.setenv("ONBOARDING_TASK_QUEUE", task_queue)
     won_deal(hubspot, 101)
     event = stage_change(9001, 101)
     batch = json.dumps([event, event, stage_change(9002, 555, stage="appointmentscheduled")]).encode()
-    async with intake(env.client) as http:
+    async with intake(env.client, task_queue) as http:
         for _ in range(3):  # HubSpot retries; each delivery is answered at once
             answer = await http.post("/webhooks/hubspot", content=batch, headers=signed(batch))
             assert answer.status_code == 204, answer.text
@@ -169,13 +168,12 @@ async def test_a_bad_missing_or_stale_signature_is_refused_and_starts_nothing(
 
 
 async def test_a_deal_without_a_champion_starts_nothing_and_a_person_is_told_every_missing_field(
-    env: WorkflowEnvironment, task_queue: str, settings: Settings, hubspot: FakeHubSpot, monkeypatch: pytest.MonkeyPatch
+    env: WorkflowEnvironment, task_queue: str, settings: Settings, hubspot: FakeHubSpot
 ) -> None:
-    monkeypatch.setenv("ONBOARDING_TASK_QUEUE", task_queue)
     won_deal(hubspot, 103, champion=False)
     hubspot.deals["103"].pop("success_criteria")
     body = json.dumps([stage_change(9201, 103)]).encode()
-    async with intake(env.client) as http:
+    async with intake(env.client, task_queue) as http:
         assert (await http.post("/webhooks/hubspot", content=body, headers=signed(body))).status_code == 204
         [row] = await settled_inbox(settings, 1)
     assert row.status == "refused"
@@ -195,7 +193,7 @@ async def test_a_deal_without_a_champion_starts_nothing_and_a_person_is_told_eve
     hubspot.deals["103"]["success_criteria"] = "Online booking page live"
     hubspot.contacts["10300"]["onboarding_role"] = "Champion"
     assert CliRunner().invoke(admin.app, ["crm", "retry", "hubspot:9201"]).exit_code == 0
-    async with intake(env.client) as http:
+    async with intake(env.client, task_queue) as http:
         crm_processor.wake(http.app)  # type: ignore[attr-defined]
         [row] = await settled_inbox(settings, 1)
     assert row.status == "started", row.outcome
@@ -246,7 +244,6 @@ def test_phase_and_status_are_written_back_to_the_deal_in_order(settings: Settin
 async def test_roles_from_association_labels_and_a_notification_stored_before_a_crash_is_processed_at_start(
     env: WorkflowEnvironment, task_queue: str, settings: Settings, hubspot: FakeHubSpot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("ONBOARDING_TASK_QUEUE", task_queue)
     monkeypatch.setenv("HUBSPOT_ROLE_SOURCE", "label")
     won_deal(hubspot, 106)
     for contact in hubspot.contacts.values():
@@ -258,7 +255,7 @@ async def test_roles_from_association_labels_and_a_notification_stored_before_a_
         event = stage_change(9401, 106)
         rows = closed_won_rows(Integrations.from_env().hubspot, [event], now)  # type: ignore[arg-type]
         assert inbox.store(db, rows) == 1
-    async with intake(env.client):
+    async with intake(env.client, task_queue):
         [row] = await settled_inbox(settings, 1)
     assert row.status == "started", row.outcome
     handle = env.client.get_workflow_handle("onboarding-hubspot-106")

@@ -78,13 +78,12 @@ def acked(text: str) -> bool:
 
 
 async def test_a_won_opportunity_starts_one_onboarding_and_redeliveries_and_stale_ones_change_nothing(
-    env: WorkflowEnvironment, task_queue: str, settings: Settings, monkeypatch: pytest.MonkeyPatch
+    env: WorkflowEnvironment, task_queue: str, settings: Settings
 ) -> None:
-    monkeypatch.setenv("ONBOARDING_TASK_QUEUE", task_queue)
     now = datetime.now(UTC)
     won = notification("04l5g00000AAAAAAA1", now)
     older = notification("04l5g00000AAAAAAA0", now - timedelta(minutes=10))  # delivered late, out of order
-    async with intake(env.client) as http:
+    async with intake(env.client, task_queue) as http:
         answer = await http.post("/webhooks/salesforce", content=envelope(won), headers=HEADERS)
         assert answer.status_code == 200 and acked(answer.text), answer.text
         assert answer.headers["content-type"].startswith("text/xml")
