@@ -109,16 +109,15 @@ class CrmProcessor:
         if link is not None and row.occurred_at < link.last_change_at:  # equal: this one again (a retry)
             raise Skip("stale", f"a newer change at {link.last_change_at:%Y-%m-%d %H:%M:%S} UTC was already handled")
         now = datetime.now(UTC)
-        if facts.signed_at is not None:
-            signed = facts.signed_at if facts.signed_at.tzinfo else facts.signed_at.replace(tzinfo=UTC)
-            facts.signed_at = min(signed, now)
+        # Signed when the deal became won, not its close date (often set days or weeks apart): the
+        # journey's clock (hand-over within 24 h, day-1/3/7 touches) starts at the hand-over.
+        facts.signed_at = min(row.occurred_at, now)
         try:
             contract = mapping.contract(facts, names)
         except mapping.IncompleteDeal as e:
             await run_in_threadpool(self._remember, db, link, facts, row)
             await run_in_threadpool(self._incomplete, db, facts, e)
             return "refused", str(e), account
-        contract = contract.model_copy(update={"signed_at": contract.signed_at or now})
         try:
             await start(self.client, contract, task_queue=self.task_queue)
             status, outcome = "started", f"onboarding-{account} started"

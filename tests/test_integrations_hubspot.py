@@ -138,6 +138,8 @@ async def test_a_won_deal_starts_exactly_one_onboarding_however_often_it_is_deli
     handle = env.client.get_workflow_handle("onboarding-hubspot-101")
     status = await handle.query("get_status")
     assert (status["company"], status["segment"]) == ("BrightPath Dental", "smb")
+    signed_at = datetime.fromisoformat(status["signed_at"].replace("Z", "+00:00"))
+    assert signed_at == datetime.fromtimestamp(event["occurredAt"] / 1000, UTC)  # won then, not the close date
     calls = [c for c in hubspot.calls if c.startswith("GET /crm/v3/objects/deals/")]
     assert len(calls) == 2  # the deal was read once per distinct event, never for the redeliveries
     await handle.terminate("test over")

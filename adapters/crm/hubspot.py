@@ -10,10 +10,8 @@ never the access token or a contact's details.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from typing import Any
 
-from dateutil.parser import isoparse
 from hubspot import HubSpot
 from hubspot.crm.contacts import BatchReadInputSimplePublicObjectId, SimplePublicObjectId
 from hubspot.crm.deals import SimplePublicObjectInput
@@ -23,7 +21,9 @@ from adapters.integrations import HubSpotSettings
 
 # The client logs every response body (contacts' names and emails) at DEBUG.
 logging.getLogger("hubspot").setLevel(logging.WARNING)
-DEAL_PROPERTIES = ["dealname", "dealstage", "pipeline", "closedate", "hubspot_owner_id"]
+TIMEOUT = (5, 15)
+"""Connect and read timeouts, seconds: a slow HubSpot must not hold an inbox row past its lease."""
+DEAL_PROPERTIES = ["dealname", "dealstage", "pipeline", "hubspot_owner_id"]
 COMPANY_PROPERTIES = ["name", "numberofemployees"]
 CONTACT_PROPERTIES = ["firstname", "lastname", "email", "hs_language"]
 
@@ -59,7 +59,7 @@ def field_names(settings: HubSpotSettings) -> dict[str, str]:
 
 def _call(what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
     try:
-        return fn(*args, **kwargs)
+        return fn(*args, _request_timeout=TIMEOUT, **kwargs)
     except Exception as e:  # the client raises ApiException, urllib3 errors, ...: sorted here
         status = getattr(e, "status", None)
         if status is None:
@@ -77,7 +77,6 @@ def read_deal(settings: HubSpotSettings, deal_id: str) -> tuple[DealFacts, str, 
     facts = DealFacts(crm="hubspot", record_id=str(deal.id), record_label=f"HubSpot deal {deal.id}")
     facts.acv = p.get(settings.acv_property)
     facts.success_criteria = lines(p.get(settings.success_property))
-    facts.signed_at = _when(p.get("closedate"))
     companies = _associated(hs, deal_id, "companies")
     if companies:
         read = hs.crm.companies.basic_api.get_by_id
@@ -140,10 +139,3 @@ def write_back(settings: HubSpotSettings, deal_id: str, phase: str | None, statu
         properties[settings.phase_property] = phase
     hs = client(settings)
     _call("update deal", hs.crm.deals.basic_api.update, deal_id, SimplePublicObjectInput(properties=properties))
-
-
-def _when(raw: str | None) -> datetime | None:
-    try:
-        return isoparse(raw) if raw else None
-    except ValueError:
-        return None

@@ -54,6 +54,7 @@ class DealFacts:
     sales_rep_email: str | None = None
     success_criteria: list[str] = field(default_factory=list)
     signed_at: datetime | None = None
+    """When the deal became won (the notification's time), set by the processor."""
 
     @property
     def account_id(self) -> str:

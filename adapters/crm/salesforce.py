@@ -124,8 +124,6 @@ def facts(record_id: str, fields: dict[str, str | None]) -> DealFacts:
     out.sales_rep_email = fields.get(f["sales_rep"])
     out.sales_rep_name = fields.get(f["sales_rep_name"])
     out.success_criteria = lines(fields.get(f["success_criteria"]))
-    close = fields.get("CloseDate")
-    out.signed_at = isoparse(close) if close else None
     return out
 
 
