@@ -30,6 +30,9 @@ def for_worker(settings: Settings) -> list[Callable[..., Any]]:
         staffing.assign_team,
         staffing.find_staff,
         notices.announce,
+        notices.claimed,
+        notices.resolved,
+        notices.cancelled,
         notices.update,
         crm.sync_deal,
     ]
