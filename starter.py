@@ -10,11 +10,12 @@ terminated) the account is onboarded again, and the starter says so.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import os
 import sys
 from pathlib import Path
+from typing import Annotated
+
+import typer
 
 from adapters.config import Settings
 from adapters.email.render import available
@@ -50,45 +51,31 @@ def load_playbook(path: Path, contract: Contract) -> Playbook:
     return plan
 
 
-async def serve(argv: list[str]) -> int:
-    """`python starter.py serve`: the HTTP intake for the CRM and the product (intake/app.py)."""
+serve_app = typer.Typer(add_completion=False)
+start_app = typer.Typer(add_completion=False)
+
+
+@serve_app.command()
+def serve(
+    host: Annotated[str, typer.Option(envvar="INTAKE_HOST", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(envvar="INTAKE_PORT", min=1, max=65535, help="Port to listen on.")] = 8000,
+) -> None:
+    """The HTTP intake: the CRM's contract-signed webhook and product events, signed with
+    INTAKE_SECRET (see intake/signing.py). OpenAPI schema at /openapi.json, docs at /docs.
+    """
     import uvicorn
 
     from intake.app import IntakeConfigError, create_app  # imported here: FastAPI only when serving
 
-    parser = argparse.ArgumentParser(
-        prog="python starter.py serve",
-        description="The HTTP intake: the CRM's contract-signed webhook and product events, signed with"
-        " INTAKE_SECRET (see intake/signing.py). OpenAPI schema at /openapi.json, docs at /docs.",
-    )
-    parser.add_argument("--host", default=os.environ.get("INTAKE_HOST", "127.0.0.1"))
-    parser.add_argument("--port", type=int, default=int(os.environ.get("INTAKE_PORT", "8000")))
-    args = parser.parse_args(argv)
     try:
         app = create_app()
     except IntakeConfigError as e:
         print(f"cannot serve: {e}", file=sys.stderr)
-        return 2
-    await uvicorn.Server(uvicorn.Config(app, host=args.host, port=args.port, log_level="info")).serve()
-    return 0
+        raise typer.Exit(2) from None
+    asyncio.run(uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="info")).serve())
 
 
-async def main(argv: list[str]) -> int:
-    if argv[:1] == ["serve"]:
-        return await serve(argv[1:])
-    parser = argparse.ArgumentParser(
-        prog="python starter.py",
-        description="A signed contract starts its onboarding. `python starter.py serve` runs the HTTP intake.",
-    )
-    parser.add_argument("contract", metavar="CONTRACT.json", help="the signed contract, or - for standard input")
-    parser.add_argument("--playbook", type=Path, help="run this playbook file instead of the segment's own")
-    args = parser.parse_args(argv)
-    try:
-        contract = parse_contract(read_source(args.contract))
-        plan = load_playbook(args.playbook, contract) if args.playbook else None
-    except ContractError as e:
-        print(f"contract refused:\n{e}", file=sys.stderr)
-        return 2
+async def begin(contract: Contract, plan: Playbook | None) -> int:
     client = await connect()
     previous = await previous_outcome(client, contract.workflow_id)
     try:
@@ -103,5 +90,39 @@ async def main(argv: list[str]) -> int:
     return 0
 
 
+@start_app.command()
+def sign(
+    contract_file: Annotated[
+        str, typer.Argument(metavar="CONTRACT.json", help="The signed contract, or - for standard input.")
+    ],
+    playbook_file: Annotated[
+        Path | None, typer.Option("--playbook", help="Run this playbook file instead of the segment's own.")
+    ] = None,
+) -> None:
+    """A signed contract starts its onboarding. `python starter.py serve` runs the HTTP intake.
+
+    Example: python starter.py contracts/smb.json
+    """
+    try:
+        contract = parse_contract(read_source(contract_file))
+        plan = load_playbook(playbook_file, contract) if playbook_file else None
+    except ContractError as e:
+        print(f"contract refused:\n{e}", file=sys.stderr)
+        raise typer.Exit(2) from None
+    raise typer.Exit(asyncio.run(begin(contract, plan)))
+
+
+def main(argv: list[str]) -> int:
+    """The exit code of `python starter.py ARGS`: `serve` runs the intake, anything else is a contract."""
+    try:
+        if argv[:1] == ["serve"]:
+            serve_app(argv[1:], prog_name="python starter.py serve")
+        else:
+            start_app(argv, prog_name="python starter.py")
+    except SystemExit as e:
+        return e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+    return 0
+
+
 if __name__ == "__main__":
-    exit_after(lambda: asyncio.run(main(sys.argv[1:])))
+    exit_after(lambda: main(sys.argv[1:]))

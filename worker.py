@@ -22,7 +22,6 @@ import os
 import re
 import signal
 import sys
-import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -126,34 +125,13 @@ class Tuning:
         return cls(log_level=level, **values)
 
 
-# ---- what the worker adds around each activity: a send rate and the engine's counters -----
-
-
-class SendRate:
-    """Spaces `send_email` starts evenly so one worker never exceeds `per_second` toward the provider.
-
-    The limit is per worker process: N workers send at most N x per_second in all.
-    """
-
-    def __init__(self, per_second: float) -> None:
-        self.interval = 1 / per_second if per_second > 0 else 0.0
-        self.next_slot = 0.0
-
-    async def wait_turn(self) -> None:
-        if not self.interval:
-            return
-        now = time.monotonic()
-        slot = max(now, self.next_slot)
-        self.next_slot = slot + self.interval
-        if slot > now:
-            await asyncio.sleep(slot - now)
+# ---- what the worker adds around each activity: the engine's counters ----------------------
 
 
 class EngineInterceptor(Interceptor):
-    """Throttles emails and counts what the engine did (emails sent, escalations opened)."""
+    """Counts what the engine did (emails sent, escalations opened)."""
 
-    def __init__(self, meter: MetricMeter, emails_per_second: float) -> None:
-        self.rate = SendRate(emails_per_second)
+    def __init__(self, meter: MetricMeter) -> None:
         self.emails_sent = meter.create_counter(
             "onboarding_emails_sent", "Emails the engine sent (send_email activities completed)", "emails"
         )
@@ -174,8 +152,6 @@ class _CountingInbound(ActivityInboundInterceptor):
 
     async def execute_activity(self, input: ExecuteActivityInput) -> Any:
         request = input.args[0] if input.args else None
-        if isinstance(request, EmailRequest):
-            await self.engine.rate.wait_turn()
         result = await self.next.execute_activity(input)
         if isinstance(request, EmailRequest):
             self.engine.emails_sent.with_additional_attributes({"template": request.template}).add(1)
@@ -193,6 +169,10 @@ def build_worker(
 
     The activities get `settings` (the environment's, read now, when not given): the database,
     the email backend and the roster they use are fixed for the worker's life.
+
+    The send rate is Temporal's task-queue activity rate limit: the server hands out at most
+    `emails_per_second` activity tasks a second on the queue, across every worker polling it
+    (emails are nearly all of them), and no activity slot is held while one waits its turn.
     """
     tuning = tuning or Tuning()
     runtime = client.service_client.config.runtime or Runtime.default()
@@ -206,7 +186,8 @@ def build_worker(
         max_concurrent_workflow_tasks=tuning.max_concurrent_workflow_tasks,
         max_cached_workflows=tuning.max_cached_workflows,
         graceful_shutdown_timeout=tuning.graceful_shutdown,
-        interceptors=[EngineInterceptor(runtime.metric_meter, tuning.emails_per_second)],
+        max_task_queue_activities_per_second=tuning.emails_per_second or None,
+        interceptors=[EngineInterceptor(runtime.metric_meter)],
     )
 
 

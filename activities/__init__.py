@@ -21,6 +21,7 @@ def for_worker(settings: Settings) -> list[Callable[..., Any]]:
     notices, crm = Notices(settings), Crm(settings)
     return [
         mailer.send_email,
+        records.record,
         records.record_timeline,
         records.open_escalation,
         records.repeat_escalation,

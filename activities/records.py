@@ -21,6 +21,7 @@ from onboarding.effects import (
     ClaimRequest,
     EscalationRepeat,
     EscalationRequest,
+    RecordBatch,
     ResolveRequest,
     TimelineEntry,
 )
@@ -34,6 +35,22 @@ class Records:
 
     def __init__(self, settings: Settings) -> None:
         self.engine: Engine = engine(settings.database_url)
+
+    @activity.defn
+    def record(self, batch: RecordBatch) -> None:
+        """Everything the records lane has queued, in the journey's order; each part once."""
+        if batch.timeline:
+            self.record_timeline(batch.timeline)
+        for opened in batch.opened:
+            self.open_escalation(opened)
+        for repeat in batch.repeats:
+            self.repeat_escalation(repeat)
+        for claim in batch.claims:
+            self.claim_escalation(claim)
+        for resolved in batch.resolved:
+            self.resolve_escalation(resolved)
+        for cancel in batch.cancels:
+            self.cancel_onboarding(cancel)
 
     @activity.defn
     def record_timeline(self, entries: list[TimelineEntry]) -> int:

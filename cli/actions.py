@@ -21,14 +21,15 @@ from adapters.config import Settings
 from adapters.db import engine
 from adapters.staff import RosterError
 from cli import calls
-from cli.common import fail, run
+from cli.common import fail, one_of, run
 from cli.summary import one_line
-from onboarding.messages import BY_NAME, Action, EventName, HumanTouchKind, ProductEvent
+from onboarding.messages import BY_NAME, EVENT_NAMES, Action, HumanTouchKind, ProductEvent
 from onboarding.models import CustomerRole, account_of, problems
 
 app = typer.Typer()
 ACT = "Act on an onboarding"
 M = TypeVar("M", bound=Action | ProductEvent)
+TOUCHES: tuple[str, ...] = HumanTouchKind.__args__  # type: ignore[attr-defined]
 
 Account = Annotated[str, typer.Argument(metavar="ACCOUNT", help="Account id (or workflow id onboarding-<account_id>).")]
 By = Annotated[
@@ -132,12 +133,20 @@ def invite(
     act(account, "invite", done, by=by, step=step, name=name, email=email, role=role)
 
 
-def moment(value: str) -> datetime | str:
-    """'2026-04-01' means midnight UTC that day; anything else is left to the model to check."""
+def moment(value: str) -> datetime:
+    """'2026-04-01' means midnight UTC that day; a time must say its zone ('2026-04-01T09:00+02:00')."""
+    expected = "expected a date like 2026-04-01 (midnight UTC) or a time with its zone like 2026-04-01T09:00+02:00"
     try:
         return datetime.combine(date.fromisoformat(value), datetime.min.time(), UTC)
     except ValueError:
-        return value
+        pass
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        fail(f"--until: {expected}, got {value!r}", code=2)
+    if at.tzinfo is None:
+        fail(f"--until: {expected}; {value!r} has no zone (add Z for UTC)", code=2)
+    return at
 
 
 @app.command(rich_help_panel=ACT)
@@ -222,7 +231,12 @@ def cancel(
 @app.command(rich_help_panel=ACT)
 def touch(
     account: Account,
-    kind: Annotated[HumanTouchKind, typer.Argument(metavar="KIND", help="What was done.")],
+    kind: Annotated[
+        str,
+        typer.Argument(
+            metavar="KIND", help=f"What was done: {', '.join(TOUCHES)}.", callback=one_of("kind of touch", TOUCHES)
+        ),
+    ],
     by: By,
     note: Note = "",
 ) -> None:
@@ -252,7 +266,14 @@ def resolve(
 @app.command(rich_help_panel=ACT)
 def event(
     account: Account,
-    name: Annotated[EventName, typer.Argument(metavar="NAME", help="What the customer did.")],
+    name: Annotated[
+        str,
+        typer.Argument(
+            metavar="NAME",
+            help=f"What the customer did: {', '.join(EVENT_NAMES)}.",
+            callback=one_of("product event", EVENT_NAMES),
+        ),
+    ],
     action: Annotated[str | None, typer.Option(help="key_action: the action's name.")] = None,
     csat: Annotated[int | None, typer.Option(help="survey_answer: satisfaction, 1-5.")] = None,
     ces: Annotated[int | None, typer.Option(help="survey_answer: effort it took, 1 (easy) to 7 (very hard).")] = None,

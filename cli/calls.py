@@ -24,7 +24,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from cli import journal
-from cli.common import client, fail, handle
+from cli.common import client, fail, handle, suggest
 from onboarding.messages import Action, ProductEvent, kind_of
 from onboarding.models import Status, account_of
 from service import send
@@ -46,13 +46,22 @@ def timeout() -> float:
     return seconds
 
 
+async def accounts(c: Client) -> list[str]:
+    """Every account with an onboarding, as far as the visibility store answers (a test server may not)."""
+    try:
+        return [account_of(wf.id) async for wf in c.list_workflows("WorkflowType = 'OnboardingWorkflow'", limit=2000)]
+    except RPCError:
+        return []
+
+
 async def gone(c: Client, account: str) -> NoReturn:
     """The onboarding cannot take the call: it never existed, or its run has ended."""
     account_id = account_of(account)
     try:
         description = await handle(c, account).describe()
     except RPCError:
-        fail(f"no onboarding for account {account_id!r}")
+        hint = suggest(account_id, await accounts(c)) or "; `python admin.py list --all` lists every account"
+        fail(f"no onboarding for account {account_id!r}{hint}")
     status = description.status.name.lower() if description.status else "closed"
     fail(f"the onboarding for {account_id} has ended ({status}); it takes no more actions or events")
 

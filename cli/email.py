@@ -19,7 +19,7 @@ from adapters.db import OutboxEmail, Staff, engine
 from adapters.email import compose, samples
 from adapters.email.render import INTERNAL, LOCALES, available, render, written_in
 from cli import calls
-from cli.common import client, fail, handle, run
+from cli.common import client, fail, handle, run, suggest
 from cli.views import table, utc
 from onboarding.effects import EmailRequest, Recipient
 from onboarding.journey import OnboardingInput
@@ -47,7 +47,7 @@ def preview(
     """
     names = sorted(available())
     if template not in names:
-        fail(f"unknown template {template!r}; templates: {', '.join(names)}")
+        fail(f"unknown template {template!r}{suggest(template, names) or '; templates: ' + ', '.join(names)}")
     if locale is not None and locale not in LOCALES:
         fail(f"--locale: expected one of {', '.join(LOCALES)}, got {locale!r}")
     request = run(_from_account(template, locale, account)) if account else samples.request(template, locale or "en")

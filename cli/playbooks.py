@@ -9,6 +9,7 @@ import typer
 from adapters.email.render import available
 from cli.common import fail
 from onboarding import playbook
+from reports.words import plural
 
 app = typer.Typer(help="Check the playbooks CS ops edit.", no_args_is_help=True)
 
@@ -30,7 +31,8 @@ def validate(
         except playbook.PlaybookError as e:
             errors.append(str(e))
             continue
-        typer.echo(f"{path}: ok ({pb.title}, {len(pb.phases)} phases, {sum(1 for _ in pb.all_timers())} timers)")
+        timers = plural(sum(1 for _ in pb.all_timers()), "timer")
+        typer.echo(f"{path}: ok ({pb.title}, {plural(len(pb.phases), 'phase')}, {timers})")
         for warning in playbook.collisions(pb):
             typer.echo(f"{path}: warning: {warning}", err=True)
     if errors:

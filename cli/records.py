@@ -21,8 +21,10 @@ from adapters.config import Settings
 from adapters.db import Staff, engine
 from adapters.staff import Person, RosterError, StaffRole
 from cli.common import fail
-from onboarding.models import Segment, problems
+from cli.summary import table
+from onboarding.models import SEGMENTS, Segment, problems
 from reports import kpi, participation, report_page
+from reports.words import SEGMENT_NAMES, plural
 
 staff_app = typer.Typer(
     help="The CS team: who serves which segments, load against capacity. Without a command: the list.",
@@ -50,14 +52,13 @@ def checked(data: dict[str, object]) -> Person:
 # ---- staff ---------------------------------------------------------------------------------
 
 
-def roster_lines(people: list[Staff], load: dict[str, int]) -> list[str]:
-    lines = [f"{'id':<20} {'role':<26} {'segments':<28} {'load':>9}  note"]
+def roster(people: list[Staff], load: dict[str, int]) -> str:
+    rows = []
     for p in people:
         n = load.get(p.id, 0)
         note = "inactive" if not p.active else "OVER CAPACITY" if n > p.capacity else "full" if n == p.capacity else ""
-        used = f"{n}/{p.capacity}"
-        lines.append(f"{p.id:<20} {p.role:<26} {','.join(p.segments):<28} {used:>9}  {note}".rstrip())
-    return lines
+        rows.append([p.id, p.role, ",".join(p.segments), f"{n}/{p.capacity}", note])
+    return table(["ID", "ROLE", "SEGMENTS", "LOAD", "NOTE"], rows, right={3})
 
 
 @staff_app.callback()
@@ -73,7 +74,7 @@ def staff_list(ctx: typer.Context) -> None:
     if not people:
         typer.echo("The roster is empty. Fill it with: python admin.py staff import staff.yaml")
         return
-    typer.echo("\n".join(roster_lines(people, load)))
+    typer.echo(roster(people, load))
 
 
 @staff_app.command("add")
@@ -147,7 +148,8 @@ def staff_import(
         staff.save(db, roster.people)
         db.commit()
     new = sum(p.id not in known for p in roster.people)
-    typer.echo(f"imported {len(roster.people)} people from {path}: {new} new, {len(roster.people) - new} updated")
+    everyone = plural(len(roster.people), "person", "people")
+    typer.echo(f"imported {everyone} from {path}: {new} new, {len(roster.people) - new} updated")
 
 
 # ---- report --------------------------------------------------------------------------------
@@ -167,22 +169,41 @@ def days(value: float | None) -> str:
 
 def text_report(r: kpi.Report) -> str:
     t = r.totals
+    segments = [
+        [
+            SEGMENT_NAMES[s.segment],
+            str(s.counts.started),
+            str(s.counts.completed),
+            pct(s.counts.completion),
+            str(s.counts.within_length),
+            days(s.ttfv_median_days),
+            days(s.ttfv_p90_days),
+            pct(s.activation),
+        ]
+        for s in r.segments
+    ]
+    lengths = ", ".join(f"{SEGMENT_NAMES[s]} {plural(kpi.standard_length(s).days, 'day')}" for s in SEGMENTS)
     out = [
-        f"Onboarding report, {r.segment or 'all segments'}"
+        f"Onboarding report, {SEGMENT_NAMES[r.segment] if r.segment else 'all segments'}"
         + (f", signed since {r.since:%Y-%m-%d}" if r.since else "")
         + f" (as of {r.as_of:%Y-%m-%d %H:%M} UTC)",
-        f"started {t.started}  active {t.active}  paused {t.paused}  completed {t.completed}  "
-        f"cancelled {t.cancelled}  completion {pct(t.completion)}",
+        f"started {t.started}  active {t.active}  paused {t.paused}  completed {t.completed}  cancelled {t.cancelled}",
+        f"completion {pct(t.completion)} of the onboardings past their standard length"
+        f" ({lengths});"
+        f" {plural(t.within_length, 'onboarding')} still within it, not counted",
         "",
-        f"{'segment':<12} {'started':>7} {'done':>5} {'completion':>16} {'TTFV med':>9} {'TTFV p90':>9}  activation",
+        table(
+            ["SEGMENT", "STARTED", "DONE", "COMPLETION", "WITHIN LENGTH", "TTFV MEDIAN", "TTFV P90", "ACTIVATION"],
+            segments,
+            right={1, 2, 3, 4, 5, 6},
+        ),
     ]
-    for s in r.segments:
-        out.append(
-            f"{s.segment:<12} {s.counts.started:>7} {s.counts.completed:>5} {pct(s.counts.completion):>16} "
-            f"{days(s.ttfv_median_days):>9} {days(s.ttfv_p90_days):>9}  {pct(s.activation)}"
-        )
-    out += ["", "Time in each phase (mean days, finished phases):"]
-    out += [f"  {s.segment}/{p.phase}: {p.mean_days:.1f} d over {p.finished}" for s in r.segments for p in s.phases]
+    out += ["", "Time in each phase (mean, finished phases):"]
+    out += [
+        f"  {SEGMENT_NAMES[s.segment]}/{p.phase}: {days(p.mean_days)} over {plural(p.finished, 'onboarding')}"
+        for s in r.segments
+        for p in s.phases
+    ]
     out += ["", f"Escalation rate {pct(r.escalations)}; most common reasons:"]
     out += [f"  {c.count} x {c.reason}" for c in r.top_reasons]
     st = r.staff_tasks
@@ -191,14 +212,18 @@ def text_report(r: kpi.Report) -> str:
     sv = r.survey
     out += [
         f"Automation rate {pct(r.automation)} of customer touches",
-        f"Survey: {sv.answers} answers, goal reached {pct(sv.goal_reached)}, CSAT {num(sv.csat_average)}"
+        f"Survey: {plural(sv.answers, 'answer')}, goal reached {pct(sv.goal_reached)}, CSAT {num(sv.csat_average)}"
         f" (satisfied {pct(sv.csat_satisfied)}), CES {num(sv.ces_average)}",
         "",
         f"At risk ({len(r.at_risk)}):",
     ]
-    out += [f"  {a.account_id} [{a.segment}] owner {a.owner}, {a.health}: {a.reason}" for a in r.at_risk]
+    out += [
+        f"  {a.account_id} [{SEGMENT_NAMES.get(a.segment, a.segment)}] owner {a.owner}, {a.health}: {a.reason}"
+        for a in r.at_risk
+    ]
     out += ["", "Load against capacity:"]
-    out += [f"  {p.staff_id:<20} {p.role:<26} {p.load}/{p.capacity}" for p in r.people]
+    people = [[p.staff_id, p.role, f"{p.load}/{p.capacity}"] for p in r.people]
+    out += ["  " + line for line in table(["ID", "ROLE", "LOAD"], people, right={2}).splitlines()] if people else []
     out += ["", "Capacity forecast (at the pace of the period):"]
     out += [f"  {f.sentence()}" for f in r.forecast]
     out += ["", *participation.lines(r.participation)]

@@ -20,6 +20,7 @@ from cli.common import fail, run
 from onboarding import playbook
 from onboarding.models import Segment
 from onboarding.playbook import Playbook, PlaybookError
+from reports.words import plural
 from simulator import compare as comparing
 from simulator import expect, report
 from simulator.run import SimulationError, Simulator, default_days
@@ -190,7 +191,7 @@ async def run_batch(folder: Path, segment: Segment | None, playbook_file: Path |
                 typer.echo(f"    {line}")
     took = time.monotonic() - started
     typer.echo(
-        f"{len(files)} scenarios in {took:.1f} s ({took / len(files):.2f} s each): "
+        f"{plural(len(files), 'scenario')} in {took:.1f} s ({took / len(files):.2f} s each): "
         f"{len(files) - refused - failed} ok, {failed} failed, {refused} refused"
     )
     return 2 if refused else (1 if failed else 0)

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import io
+from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
 
+from rich.console import Console
+from rich.table import Table
+
 from onboarding.models import Status
+from reports.words import plural
 
 
 def utc(at: datetime) -> datetime:
@@ -25,6 +31,18 @@ def when(at: datetime, now: datetime) -> str:
     at = utc(at)
     relative = f"in {span(at - now)}" if at >= now else f"{span(now - at)} ago"
     return f"{at:%a %-d %b %H:%M} UTC ({relative})"
+
+
+def activity(status: Status, now: datetime) -> str:
+    """When the customer or a CSM last did something, from that moment's own time, as of `now`.
+
+    Not from the workflow's `days_since_last_activity`: a query answers with the time of the
+    run's last wake-up, which can be minutes old.
+    """
+    at = status.last_activity_at
+    if at is None or utc(at) <= utc(status.signed_at):
+        return "none since signing"
+    return f"last {when(at, now)}"
 
 
 def next_line(status: Status, now: datetime) -> str:
@@ -63,11 +81,12 @@ def describe_status(status: Status, details: str, now: datetime) -> str:
         f"Owner      {s.owner}",
         f"Steps      {steps}" + (f" ({'; '.join(listed)})" if listed else ""),
         f"Modules    {', '.join(s.modules_done) or 'none completed yet'}",
-        f"Activity   last {span(timedelta(days=s.days_since_last_activity))} ago",
+        f"Activity   {activity(s, now)}",
         f"Signed     {when(s.signed_at, now)}",
     ]
     if s.completed_at:
-        lines.append(f"Completed  {when(s.completed_at, now)}, {s.days_to_first_value} days to first value")
+        first_value = plural(s.days_to_first_value or 0, "day")
+        lines.append(f"Completed  {when(s.completed_at, now)}, {first_value} to first value")
     elif s.state != "cancelled":
         lines.append(f"Due        {when(s.due_at, now)}")
         lines.append(f"Next       {next_line(s, now)}")
@@ -82,10 +101,16 @@ def describe_status(status: Status, details: str, now: datetime) -> str:
     return "\n".join(lines)
 
 
-def row(cells: list[str], widths: list[int]) -> str:
-    return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+def table(header: list[str], rows: list[list[str]], right: Collection[int] = ()) -> str:
+    """Plain aligned columns, two spaces apart, no colour or box: readable piped or in a terminal.
 
-
-def table(header: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    return "\n".join(row(r, widths) for r in [header, *rows])
+    Columns in `right` are right-aligned (numbers). Cells are text, never markup.
+    """
+    grid = Table(box=None, pad_edge=False, show_edge=False, header_style=None, padding=(0, 1))
+    for i, name in enumerate(header):
+        grid.add_column(name, justify="right" if i in right else "left", no_wrap=True)
+    for cells in rows:
+        grid.add_row(*cells)
+    out = io.StringIO()
+    Console(file=out, width=100_000, color_system=None, highlight=False, markup=False, emoji=False).print(grid)
+    return "\n".join(line.rstrip() for line in out.getvalue().splitlines())

@@ -18,13 +18,16 @@ from sqlmodel import Session, select
 from adapters.config import Settings
 from adapters.db import HumanTask, TimelineEvent, engine
 from cli import calls
-from cli.common import client, fail, run
+from cli.common import client, fail, run, suggest
 from cli.summary import describe_status, span, table, utc
-from onboarding.models import Health, Segment, account_of
+from onboarding import playbook
+from onboarding.effects import TimelineKind
+from onboarding.models import SEGMENTS, Health, Segment, account_of
 from workflows import attributes
 
 app = typer.Typer()
 LOOK = "Look"
+KINDS: tuple[str, ...] = TimelineKind.__args__  # type: ignore[attr-defined]
 KEYWORD = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 
 
@@ -129,7 +132,20 @@ def list_(
     )
     rows = run(find(query, limit))
     if not rows:
-        typer.echo(f"no onboardings match: {query}")
+        given = {"segment": segment, "phase": phase, "health": health, "owner": owner}
+        filters = [f"{name} {value}" for name, value in given.items() if value]
+        filters += [
+            f"{'' if flag else 'not '}{name}"
+            for name, flag in (("escalated", escalated), ("paused", paused))
+            if flag is not None
+        ]
+        scope = "" if include_closed else "running "
+        typer.echo(f"no {scope}onboardings" + (f" with {', '.join(filters)}" if filters else ""))
+        phases = {p.id for s in SEGMENTS for p in playbook.for_segment(s).phases}
+        if phase and phase not in phases:
+            known = sorted(phases)
+            hint = suggest(phase, known) or "; phases: " + ", ".join(known)
+            typer.echo(f"--phase: no playbook has a phase {phase!r}{hint}")
         return
     typer.echo(table(["ACCOUNT", "SEGMENT", "PHASE", "HEALTH", "OWNER", "STARTED", "FLAGS"], rows))
     typer.echo(f"{len(rows)} onboarding{'s' if len(rows) != 1 else ''}")
@@ -160,6 +176,10 @@ def timeline(
 
     Examples: python admin.py timeline brightpath-dental  ·  python admin.py timeline brightpath-dental --kind email
     """
+    unknown = [k for k in kind or [] if k not in KINDS]
+    if unknown:
+        hint = suggest(unknown[0], KINDS) or "; kinds: " + ", ".join(KINDS)
+        fail(f"--kind: {unknown[0]!r} is not a kind of timeline entry{hint}", code=2)
     account_id = account_of(account)
     statement = select(TimelineEvent).where(TimelineEvent.account_id == account_id)
     if kind:

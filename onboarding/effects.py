@@ -140,6 +140,18 @@ class CancelRequest(BaseModel):
     """Keys of the emails the cancellation itself sends (the exit interview): they still go."""
 
 
+class RecordBatch(BaseModel):
+    """What the records lane writes in one go (one local activity), in this order: timeline rows,
+    tasks opened, repeats counted, claims, resolutions, a cancellation."""
+
+    timeline: list[TimelineEntry] = []
+    opened: list[EscalationRequest] = []
+    repeats: list[EscalationRepeat] = []
+    claims: list[ClaimRequest] = []
+    resolved: list[ResolveRequest] = []
+    cancels: list[CancelRequest] = []
+
+
 Effect = (
     EmailRequest | TimelineEntry | EscalationRequest | EscalationRepeat | ResolveRequest | ClaimRequest | CancelRequest
 )

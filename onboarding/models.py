@@ -93,6 +93,15 @@ def field_path(loc: tuple[int | str, ...]) -> str:
 
 
 NOT_TEXT_KEY = "a field name is not valid Unicode text"
+ACCOUNT_ID = r"^[a-z0-9][a-z0-9_-]{1,62}$"
+STAFF_ID = r"^[a-z0-9][a-z0-9._-]{0,62}$"
+# What a pattern asks for, in words: a person reads these, never the regular expression.
+PATTERN_WORDS = {
+    ACCOUNT_ID: "expected an account id like brightpath-dental: 2-63 lowercase letters, digits, - or _",
+    STAFF_ID: "expected a staff id like csm-leo: lowercase letters, digits, '.', - or _ (at most 63)",
+    r"^[a-z0-9][a-z0-9_]*$": "expected an id like self_serve_setup: lowercase letters, digits and _",
+    r"^[a-z0-9_.-]+$": "expected a name like booking_page_published: lowercase letters, digits, _ . or -",
+}
 
 
 def problems(error: ValidationError) -> list[str]:
@@ -102,6 +111,8 @@ def problems(error: ValidationError) -> list[str]:
         message = e["msg"].removeprefix("Value error, ")
         if not e["loc"] and e["type"] == "string_unicode":
             message = NOT_TEXT_KEY  # a key like "\ud800": there is no field name to give
+        elif e["type"] == "string_pattern_mismatch":
+            message = f"{PATTERN_WORDS.get(e['ctx']['pattern'], 'not in the expected form')}, got {e['input']!r}"
         lines.append(f"{field_path(e['loc'])}: {message}" if e["loc"] else message)  # model checks name their field
     return lines
 
@@ -135,7 +146,7 @@ class Handover(Strict):
 class Contract(Strict):
     """A signed contract: everything needed to start one customer's onboarding."""
 
-    account_id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{1,62}$")
+    account_id: str = Field(pattern=ACCOUNT_ID)
     company: Name
     acv: Decimal = Field(gt=0, le=100_000_000, description="annual contract value, USD")
     employees: int = Field(ge=1, le=5_000_000)
@@ -186,7 +197,7 @@ def account_of(workflow_or_account_id: str) -> str:
 
 
 class StaffMember(Strict):
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,62}$")
+    id: str = Field(pattern=STAFF_ID)
     name: Name
     email: Email
     locale: Locale = "en"

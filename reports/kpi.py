@@ -3,8 +3,11 @@
 The cohort is the onboardings signed since a date (all, by default), optionally one segment.
 Definitions, so a figure can be checked by hand:
 - started = active + paused + completed + cancelled; completed means first value reached
-  (also when cancelled later), cancelled means cancelled before that. Completion rate =
-  completed / started.
+  (also when cancelled later), cancelled means cancelled before that.
+- Completion rate: over the onboardings whose standard length (their playbook's `length`:
+  30, 60, 120 days) has elapsed since signing, completed / all of them. Younger ones, whatever
+  their state, are counted apart (`within_length`): three minutes after signing an onboarding
+  has not failed to complete.
 - Time to first value: signed -> completed, in days; the median of an even count is the mean
   of the middle two, p90 is the nearest rank (the ceil(0.9 n)-th smallest).
 - Time in a phase: from its phase row to the next phase, completion or cancellation row,
@@ -26,6 +29,7 @@ import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from pydantic import BaseModel, computed_field
@@ -39,6 +43,7 @@ from onboarding.models import SEGMENTS, VENDOR_ROLES, Segment
 from onboarding.playbook import Playbook
 from reports.participation import Participation, participation
 from reports.tasks import TaskCounts, task_counts
+from reports.words import SEGMENT_NAMES, plural
 
 DAY = timedelta(days=1)
 QUARTER = timedelta(weeks=13)
@@ -69,6 +74,7 @@ class Counts(BaseModel):
     completed: int
     cancelled: int
     completion: Rate
+    within_length: int
 
 
 class PhaseTime(BaseModel):
@@ -132,10 +138,10 @@ class Forecast(BaseModel):
 
     def sentence(self) -> str:
         who = "CSM" if self.role == "csm" else "implementation specialist"
-        who += "" if self.needed == 1 else "s"
+        customers = plural(self.starts_per_quarter, f"new {SEGMENT_NAMES[self.segment]} customer")
         return (
-            f"{self.starts_per_quarter:g} new {self.segment} customers a quarter, {self.onboarding_days:g}-day "
-            f"onboardings, {self.capacity_each:g} active each -> {self.needed} {who} (you have {self.have})"
+            f"{customers} a quarter, {self.onboarding_days:g}-day onboardings, {self.capacity_each:g} active each"
+            f" -> {plural(self.needed, who)} (you have {self.have})"
         )
 
 
@@ -172,7 +178,13 @@ def days(delta: timedelta) -> float:
     return delta / DAY
 
 
-def counts(onboardings: list[Onboarding]) -> Counts:
+@cache
+def standard_length(segment: Segment) -> timedelta:
+    return playbook.for_segment(segment).length
+
+
+def counts(onboardings: list[Onboarding], now: datetime) -> Counts:
+    due = [o for o in onboardings if now >= o.signed_at + standard_length(o.segment)]
     completed = sum(o.completed_at is not None for o in onboardings)
     cancelled = sum(o.completed_at is None and o.cancelled_at is not None for o in onboardings)
     paused = sum(o.completed_at is None and o.status == "paused" for o in onboardings)
@@ -183,7 +195,8 @@ def counts(onboardings: list[Onboarding]) -> Counts:
         paused=paused,
         completed=completed,
         cancelled=cancelled,
-        completion=Rate(count=completed, of=started),
+        completion=Rate(count=sum(o.completed_at is not None for o in due), of=len(due)),
+        within_length=started - len(due),
     )
 
 
@@ -238,7 +251,7 @@ def segment_kpis(
     ttfv = sorted(days(o.completed_at - o.signed_at) for o in onboardings if o.completed_at)
     return SegmentKpis(
         segment=segment,
-        counts=counts(onboardings),
+        counts=counts(onboardings, now),
         ttfv_days=ttfv,
         ttfv_median_days=median(ttfv),
         ttfv_p90_days=p90(ttfv),
@@ -382,7 +395,7 @@ def report(db: Session, now: datetime, since: datetime | None = None, segment: S
         as_of=now,
         since=since,
         segment=segment,
-        totals=counts(onboardings),
+        totals=counts(onboardings, now),
         segments=[segment_kpis(s, [o for o in onboardings if o.segment == s], events, now) for s in segments],
         escalations=escalation_rate,
         top_reasons=reasons,

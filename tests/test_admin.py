@@ -115,7 +115,9 @@ def test_rejected_actions_print_the_workflows_reason(live: LiveStack, run: Calla
     ],
 )
 def test_an_unknown_account_says_so(run: Callable[..., Result], args: list[str]) -> None:
-    assert refused(run(*args)) == "no onboarding for account 'nobody-here'"
+    assert refused(run(*args)) == (
+        "no onboarding for account 'nobody-here'; `python admin.py list --all` lists every account"
+    )
 
 
 def test_bad_input_is_refused_before_it_reaches_the_workflow(live: LiveStack, run: Callable[..., Result]) -> None:
@@ -129,7 +131,8 @@ def test_bad_input_is_refused_before_it_reaches_the_workflow(live: LiveStack, ru
         "goal_reached: a survey_answer event needs goal_reached (true or false)"
     )
     assert refused(run("pause", account, "--reason", "Audit", "--until", "2030-01-01T09:00"), code=2) == (
-        "until: expected a timestamp with a time zone, e.g. 2026-03-02T09:00:00Z"
+        "--until: expected a date like 2026-04-01 (midnight UTC) or a time with its zone like"
+        " 2026-04-01T09:00+02:00; '2030-01-01T09:00' has no zone (add Z for UTC)"
     )
     assert refused(run("list", "--phase", "x' OR OnboardingHealth='red"), code=2).startswith("--phase: expected an id")
     assert "nothing recorded" in refused(run("timeline", account, "--kind", "action"))

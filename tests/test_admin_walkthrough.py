@@ -1,32 +1,26 @@
-"""docs/walkthrough.md, run: every command in it, against a fresh local stack, output checked.
+"""How docs/walkthrough.md is read: its console blocks, their options, the matcher of their output.
 
-The walkthrough's ```console blocks hold `$ command` lines, each followed by the output it
+tests/test_first_hour_walkthrough.py runs it, after the README, as a new user would. The
+walkthrough's ```console blocks hold `$ command` lines, each followed by the output it
 prints. A line `...` stands for any number of lines and `...` inside a line for any text
 (times, ids). An HTML comment just before a block tunes how it runs:
 
-    <!-- walkthrough: fixture -->   the test started this already (python stack.py, on free ports)
+    <!-- walkthrough: stack -->     the stack, in its own terminal (the previous one stopped first)
     <!-- walkthrough: retry -->     the output appears a little later: retry until it matches
     <!-- walkthrough: exit 1 -->    the command must fail with this code
 
-Commands run in bash from the project root; `export NAME=value` lines set the environment of
-the commands after them; a command ending in `&` runs in the background until the test ends.
+Commands run in bash from the project root; what a command changes in the environment
+(`source`, `export`) holds for the commands after it; a command ending in `&` runs in the
+background until the test ends.
 """
 
 from __future__ import annotations
 
 import re
-import shlex
-import signal
-import subprocess
-import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pytest
-
-from tests import live_stack
-from tests.live_stack import ROOT, LiveStack
+from tests.live_stack import ROOT
 
 WALKTHROUGH = ROOT / "docs" / "walkthrough.md"
 OPTIONS = re.compile(r"^<!-- walkthrough: (.+) -->$")
@@ -77,68 +71,6 @@ def pattern(expected: list[str]) -> re.Pattern[str]:
         else:
             parts.append(".*?".join(re.escape(piece) for piece in line.split("...")) + r"[ \t]*\n")
     return re.compile("".join(parts))
-
-
-@pytest.fixture
-def stack() -> Iterator[LiveStack]:
-    """A fresh stack, as a new user's: `python stack.py` (on free ports)."""
-    live = live_stack.start()
-    yield live
-    live_stack.shutdown(live)
-
-
-def test_the_walkthrough_runs_as_written(stack: LiveStack) -> None:
-    env = stack.env | {"TEMPORAL_UI_URL": "http://localhost:8233", "INTAKE_PORT": str(stack.intake_port)}
-    del env["CSM_ID"]  # the walkthrough says who acts
-    background: list[subprocess.Popen[bytes]] = []
-    ran = 0
-    try:
-        for block in blocks(WALKTHROUGH.read_text()):
-            if block.options == "fixture":
-                continue
-            for command in block.commands:
-                where = f"docs/walkthrough.md:{block.where}: $ {command.line}"
-                if command.line.startswith("export "):
-                    name, _, value = command.line.removeprefix("export ").partition("=")
-                    env[name] = shlex.split(value)[0]
-                elif command.line.endswith("&"):
-                    log = (stack.home / f"background-{len(background)}.log").open("wb")
-                    background.append(
-                        subprocess.Popen(
-                            ["bash", "-c", command.line.rstrip("&")], cwd=ROOT, env=env, stdout=log, stderr=log
-                        )
-                    )
-                else:
-                    run(command, block.options, env, where)
-                ran += 1
-    finally:
-        for process in background:
-            process.send_signal(signal.SIGINT)
-            process.wait(timeout=15)
-    assert ran >= 20, "the walkthrough lost its commands"
-
-
-def run(command: Command, options: str, env: dict[str, str], where: str) -> None:
-    expected_code = int(options.removeprefix("exit ")) if options.startswith("exit ") else 0
-    want = pattern(command.expected)
-    deadline = time.monotonic() + (RETRY_SECONDS if options == "retry" else 0)
-    while True:
-        result = subprocess.run(
-            ["bash", "-c", command.line],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            timeout=60,
-        )
-        output = "".join(line.rstrip() + "\n" for line in result.stdout.rstrip().splitlines())
-        if result.returncode == expected_code and want.fullmatch(output):
-            return
-        if time.monotonic() > deadline:
-            expected = "\n".join(command.expected)
-            pytest.fail(f"{where}\nexit {result.returncode}, printed:\n{output}\nthe walkthrough shows:\n{expected}")
-        time.sleep(0.5)
 
 
 def test_the_matcher_treats_dots_as_any_text_and_any_lines() -> None:

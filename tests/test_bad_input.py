@@ -204,7 +204,7 @@ async def world(world_env: tuple[Path, ec.EllipticCurvePrivateKey]) -> AsyncIter
 def _starter(args: list[str]) -> tuple[int, str]:
     err = io.StringIO()
     with contextlib.redirect_stderr(err):
-        code = asyncio.run(starter.main(args))
+        code = starter.main(args)
     return code, err.getvalue()
 
 
@@ -375,7 +375,8 @@ CONTRACTS: list[tuple[str, Change, str, tuple[Any, ...]]] = [
     (
         "account id with capitals and spaces",
         _set("account_id", "BrightPath Dental"),
-        "account_id: String should match pattern '^[a-z0-9][a-z0-9_-]{1,62}$'",
+        "account_id: expected an account id like brightpath-dental: 2-63 lowercase letters, digits, - or _,"
+        " got 'BrightPath Dental'",
         (),
     ),
     (
@@ -518,12 +519,12 @@ EVENT_EDGES = [
     Edge(
         "event by hand: unknown account",
         lambda world, _: admin_refuses(["event", "nobody-here", "first_login"]),
-        "no onboarding for account 'nobody-here'",
+        "no onboarding for account 'nobody-here'; `python admin.py list --all` lists every account",
     ),
     Edge(
         "event by hand: unknown name",
         lambda world, account: admin_refuses(["event", account, "first_logon"], code=2),
-        "Invalid value for 'NAME': Value error, 'first_logon' is not one of 'first_login', ...",
+        "Invalid value for 'NAME': 'first_logon' is not a product event; expected one of first_login, ...",
         onboarding,
     ),
 ]
@@ -662,7 +663,7 @@ ACTION_EDGES = [
     Edge(
         "action: unknown account",
         lambda world, _: admin_refuses(["resume", "nobody-here"]),
-        "no onboarding for account 'nobody-here'",
+        "no onboarding for account 'nobody-here'; `python admin.py list --all` lists every account",
     ),
 ]
 
@@ -851,7 +852,7 @@ TEMPLATE_EDGES = [
     Edge(
         "template: preview of a template that does not exist",
         lambda world, _: admin_refuses(["preview", "welcom"]),
-        "unknown template 'welcom'; templates: ...",
+        "unknown template 'welcom'; did you mean 'welcome'?",
     ),
 ]
 

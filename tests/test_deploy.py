@@ -27,6 +27,7 @@ from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.envconfig import ClientConfig, ClientConfigProfile
 
+from adapters.config import Environment, variable
 from connection import binary
 from deploy.requirements import LAPTOP_ONLY, runtime_requirements
 from tests.test_scale_out import dev_server_running
@@ -62,7 +63,8 @@ def engine_source_strings() -> set[str]:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
                 found.add(node.value)
-    return found
+    # pydantic-settings reads a variable named after each field of adapters.config.Environment.
+    return found | {variable(name) for name in Environment.model_fields}
 
 
 def envconfig_reads(name: str) -> bool:

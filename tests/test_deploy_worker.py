@@ -8,7 +8,6 @@ import logging
 import os
 import subprocess
 import sys
-import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from temporalio import activity
 from temporalio.testing import WorkflowEnvironment
 
 from tests.conftest import contract
-from worker import JsonLogFormatter, SendRate, Tuning, TuningError
+from worker import JsonLogFormatter, Tuning, TuningError
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -116,16 +115,3 @@ def test_addresses_and_credentials_are_masked_in_messages_and_errors() -> None:
     assert entry["workflow_id"] == "onboarding-brightpath-dental"
     assert "401 from SendGrid for <email>, key <credential>" in entry["error"]
     assert "brightpath.example" not in json.dumps(entry) and "SG.abc" not in json.dumps(entry)
-
-
-async def test_the_send_rate_spaces_emails_evenly() -> None:
-    rate = SendRate(per_second=40)
-    began = time.monotonic()
-    for _ in range(9):
-        await rate.wait_turn()
-    assert time.monotonic() - began >= 8 / 40 - 0.01  # nine sends: eight intervals of 25 ms
-    unlimited = SendRate(per_second=0)
-    began = time.monotonic()
-    for _ in range(100):
-        await unlimited.wait_turn()
-    assert time.monotonic() - began < 0.05

@@ -34,7 +34,7 @@ def test_preview_writes_the_html_and_prints_its_path(tmp_path: Path) -> None:
 
 def test_preview_refuses_unknown_templates_and_locales() -> None:
     unknown = invoke("preview", "welcom")
-    assert unknown.exit_code == 1 and "unknown template 'welcom'; templates: check_in, " in unknown.stderr
+    assert unknown.exit_code == 1 and "unknown template 'welcom'; did you mean 'welcome'?" in unknown.stderr
     bad_locale = invoke("preview", "welcome", "--locale", "fr")
     assert bad_locale.exit_code == 1 and "--locale: expected one of en, ru, ms, got 'fr'" in bad_locale.stderr
 

@@ -74,9 +74,9 @@ def test_the_request_sendgrid_receives(
     sent = request.get_json()
     row = outbox_row(settings)
     unsubscribe = sent["headers"]["List-Unsubscribe"]
-    assert sent["personalizations"] == [{"to": [{"email": "priya.nair@brightpath.example", "name": "Priya Nair"}]}]
+    assert sent["personalizations"] == [{"to": [{"email": "priya@brightpath.example", "name": "Priya Nair"}]}]
     assert sent["from"] == {"email": "onboarding@vendor.example", "name": "Onboarding Team"}
-    assert sent["reply_to"] == {"email": "leo.martins@vendor.example", "name": "Leo Martins"}
+    assert sent["reply_to"] == {"email": "leo@vendor.example", "name": "Leo Martin"}
     assert sent["subject"] == "Welcome aboard, BrightPath Dental: your getting-started checklist"
     assert sent["content"] == [
         {"type": "text/plain", "value": row.text},
@@ -138,12 +138,12 @@ def test_refusals_are_not_retried_and_say_why(
 
 def test_addresses_in_sendgrid_errors_are_masked(sendgrid: HTTPServer) -> None:
     sendgrid.expect_request("/v3/mail/send").respond_with_json(
-        {"errors": [{"field": "reply_to", "message": "leo.martins@vendor.example is not allowed"}]}, status=400
+        {"errors": [{"field": "reply_to", "message": "leo@vendor.example is not allowed"}]}, status=400
     )
     with pytest.raises(ApplicationError) as refused:
         run()
     assert "reply_to: <address> is not allowed" in refused.value.message
-    assert "leo.martins" not in refused.value.message
+    assert "leo@vendor" not in refused.value.message
 
 
 def test_rate_limit_waits_until_the_reset_then_sends(sendgrid: HTTPServer, settings: Settings) -> None:

@@ -175,11 +175,14 @@ def test_kpis_of_the_seeded_onboardings_equal_the_figures_worked_out_by_hand(db_
         "paused": 1,  # s5
         "completed": 4,  # s1, s2, m1, m2
         "cancelled": 1,  # s3
-        "completion": {"count": 4, "of": 8, "percent": 50.0},
+        # Past their standard length (smb 30 days, mid-market 60): m1, m2, s1, s2, s3; 4 completed.
+        "completion": {"count": 4, "of": 5, "percent": 80.0},
+        "within_length": 3,  # m3 (20 of 60 days), s4 (10 of 30), s5 (5 of 30): not counted
     }
     smb, mid, ent = r.segments
     assert (smb.segment, mid.segment, ent.segment) == ("smb", "mid_market", "enterprise")
-    assert (smb.counts.started, smb.counts.completed, smb.counts.completion.percent) == (5, 2, 40.0)
+    assert (smb.counts.started, smb.counts.completed, smb.counts.completion.percent) == (5, 2, 66.7)
+    assert smb.counts.within_length == 2
     assert smb.ttfv_days == [20.0, 31.0]
     assert (smb.ttfv_median_days, smb.ttfv_p90_days) == (25.5, 31.0)
     # s1 acted on day 10: activated. s2 only on day 35, s3 cancelled: not. s4, s5 still inside 30 days.
@@ -190,7 +193,8 @@ def test_kpis_of_the_seeded_onboardings_equal_the_figures_worked_out_by_hand(db_
         ("adoption_support", 1, 21.0),
         ("success_validation", 1, 1.0),
     ]
-    assert (mid.counts.started, mid.counts.completed, mid.counts.completion.percent) == (3, 2, 66.7)
+    assert (mid.counts.started, mid.counts.completed, mid.counts.completion.percent) == (3, 2, 100.0)
+    assert mid.counts.within_length == 1
     assert (mid.ttfv_days, mid.ttfv_median_days, mid.ttfv_p90_days) == ([45.0, 50.0], 47.5, 50.0)
     assert mid.activation.model_dump() == {"count": 1, "of": 2, "percent": 50.0}  # m3 is undecided
     assert [(p.phase, p.finished, p.mean_days) for p in mid.phases] == [
@@ -280,9 +284,11 @@ def test_capacity_forecast_is_littles_law() -> None:
         # starts x 8/13 weeks run at once (Little's law), 10 per specialist, rounded up
         assert (specialists.concurrent, specialists.needed, specialists.have) == (running, needed, 1)
     assert specialists.sentence() == (
-        "200 new mid_market customers a quarter, 56-day onboardings, 10 active each "
+        "200 new mid-market customers a quarter, 56-day onboardings, 10 active each "
         "-> 13 implementation specialists (you have 1)"
     )
+    [one] = kpi.forecast("smb", 1, kpi.QUARTER, [], timedelta(days=30))
+    assert one.sentence() == "1 new SMB customer a quarter, 30-day onboardings, 60 active each -> 1 CSM (you have 0)"
 
 
 async def test_the_report_reads_what_a_real_onboarding_recorded(

@@ -36,7 +36,8 @@ def test_json_carries_every_figure(seeded: str) -> None:
     with Session(engine(seeded)) as db:
         expected = kpi.report(db, datetime.fromisoformat(data["as_of"])).model_dump(mode="json")
     assert data == expected
-    assert data["totals"]["completion"] == {"count": 4, "of": 8, "percent": 50.0}
+    assert data["totals"]["completion"] == {"count": 4, "of": 5, "percent": 80.0}
+    assert data["totals"]["within_length"] == 3
     assert [a["company"] for a in data["at_risk"]] == ["M3", "Smith & Sons <Dental>"]
 
 
@@ -44,13 +45,32 @@ def test_the_table_reads_as_a_summary(seeded: str) -> None:
     result = report("--segment", "smb")
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert lines[1] == "started 5  active 1  paused 1  completed 2  cancelled 1  completion 40% (2/5)"
-    assert "smb                5     2        40% (2/5)    25.5 d    31.0 d  33.3% (1/3)" in lines
-    assert "  smb/early_training: 10.0 d over 3" in lines
+    assert lines[1] == "started 5  active 1  paused 1  completed 2  cancelled 1"
+    assert lines[2] == (
+        "completion 66.7% (2/3) of the onboardings past their standard length (SMB 30 days, mid-market 60 days,"
+        " enterprise 120 days); 2 onboardings still within it, not counted"
+    )
+    assert "SEGMENT  STARTED  DONE   COMPLETION  WITHIN LENGTH  TTFV MEDIAN  TTFV P90  ACTIVATION" in lines
+    assert "SMB            5     2  66.7% (2/3)              2       25.5 d    31.0 d  33.3% (1/3)" in lines
+    assert "  SMB/early_training: 10.0 d over 3 onboardings" in lines
+    assert "  SMB/adoption_support: 21.0 d over 1 onboarding" in lines
     assert "  1 x No activity for 10 days" in lines
-    assert "  s4 [smb] owner csm-s, red: No activity for 10 days" in lines
-    assert "  csm-s                csm                        2/2" in lines
-    assert any(line.startswith("  5 new smb customers a quarter, 30-day onboardings") for line in lines)
+    assert "Survey: 1 answer, goal reached 100% (1/1), CSAT 5.0 (satisfied 100% (1/1)), CES 2.0" in lines
+    assert "  s4 [SMB] owner csm-s, red: No activity for 10 days" in lines
+    assert "  csm-s  csm           2/2" in lines
+    assert "  5 new SMB customers a quarter, 30-day onboardings, 2 active each -> 1 CSM (you have 1)" in lines
+
+
+def test_an_onboarding_minutes_old_does_not_make_the_completion_rate_zero(db_url: str) -> None:  # noqa: F811
+    """The issue's case: three minutes after signing, a mid-market onboarding is in flight, not a failure."""
+    from tests.test_kpi import start
+
+    start("m-new", "mid_market", 3 / 1440, datetime.now(UTC)).log(0, "phase", "kickoff_planning")
+    result = report()
+    assert result.exit_code == 0, result.output
+    assert "completion n/a of the onboardings past their standard length" in result.output
+    assert "1 onboarding still within it, not counted" in result.output
+    assert "0%" not in result.output.split("Escalation")[0]
 
 
 def test_the_html_page_is_self_contained_and_draws_the_three_charts(seeded: str) -> None:
@@ -97,7 +117,8 @@ def test_the_html_page_is_self_contained_and_draws_the_three_charts(seeded: str)
 
     text = "".join(root.itertext())
     assert "Smith & Sons <Dental>" in text  # the at-risk table, escaped in the source
-    assert "50% (4/8)" in text
+    assert "80% (4/5)" in text
+    assert "The 3 onboardings still within it are shown apart and not counted." in " ".join(text.split())
 
 
 @pytest.mark.parametrize(

@@ -119,7 +119,7 @@ class Bench:
             activity_executor=ThreadPoolExecutor(tuning.max_concurrent_activities),
             max_cached_workflows=tuning.max_cached_workflows,
             interceptors=[
-                EngineInterceptor(runtime.metric_meter, tuning.emails_per_second),
+                EngineInterceptor(runtime.metric_meter),
                 validations_seen(self.validated)(),
             ],
         )

@@ -70,9 +70,9 @@ def test_import_then_list_load_against_capacity(db_url: str, tmp_path: Path) -> 
     listing = staff()
     assert listing.exit_code == 0
     assert listing.output.splitlines() == [
-        "id                   role                       segments                          load  note",
-        "mgr-d                cs_manager                 smb                               3/50",
-        "csm-a                csm                        smb                                3/2  OVER CAPACITY",
+        "ID     ROLE        SEGMENTS  LOAD  NOTE",
+        "mgr-d  cs_manager  smb       3/50",
+        "csm-a  csm         smb        3/2  OVER CAPACITY",
     ]
     assert "@" not in listing.output and "Ana" not in listing.output  # no contact details in the listing
 
@@ -141,9 +141,9 @@ def test_add_and_change_people(db_url: str, tmp_path: Path) -> None:
         staff("set", "csm-b", "--capacity", "1", "--segment", "smb").output == "changed csm-b (csm, smb, capacity 1)\n"
     )
     assert staff().output.splitlines()[1:] == [
-        "mgr-d                cs_manager                 smb                               1/50",
-        "csm-a                csm                        smb                                0/2  inactive",
-        "csm-b                csm                        smb                                1/1  full",
+        "mgr-d  cs_manager  smb       1/50",
+        "csm-a  csm         smb        0/2  inactive",
+        "csm-b  csm         smb        1/1  full",
     ]
     with Session(engine(db_url)) as db:
         b = db.get(Staff, "csm-b")

@@ -8,7 +8,6 @@ docs/screenshots/, where the walkthrough shows them.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import time
@@ -54,7 +53,7 @@ def stack() -> Iterator[LiveStack]:
         with pytest.MonkeyPatch.context() as env:
             live.use(env)
             for segment in ("smb", "mid_market", "enterprise"):
-                assert asyncio.run(starter.main([f"contracts/{segment}.json"])) == 0
+                assert starter.main([f"contracts/{segment}.json"]) == 0
             for account in ("brightpath-dental", "northwind-logistics", "globex-manufacturing"):
                 live.wait_for_timeline(account)
             steps = [

@@ -12,30 +12,24 @@ performs what is left.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Sequence
-from datetime import timedelta
+from collections.abc import Sequence
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RawValue, RetryPolicy, SearchAttributeUpdate
+from temporalio.common import RawValue, SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import ValidationError
 
     from activities.email import Mailer
-    from activities.records import Records
     from activities.team import Staffing
     from onboarding.effects import (
         Assignment,
         AssignRequest,
         CancelRequest,
-        ClaimRequest,
         Effect,
         EmailRequest,
-        EscalationRepeat,
-        EscalationRequest,
-        ResolveRequest,
         TimelineEntry,
     )
     from onboarding.journey import (
@@ -55,20 +49,10 @@ with workflow.unsafe.imports_passed_through():
     from onboarding.models import StaffMember, Status, problems
     from workflows import attributes
     from workflows.lanes import Lane
+    from workflows.records import ACTIVITY_TIMEOUT, RETRY, WAIT_FOR_STAFF, record
 
-ACTIVITY_TIMEOUT = timedelta(seconds=30)
-RETRY = RetryPolicy(maximum_interval=timedelta(minutes=5))
-WAIT_FOR_STAFF = RetryPolicy(initial_interval=timedelta(minutes=1), maximum_interval=timedelta(hours=1))
 HISTORY_LIMIT = 2_000
 """Continue as new past this many history events (Temporal warns at 10,240 and stops at 51,200)."""
-
-RECORDS: dict[type, tuple[Callable[[Records, Any], None], str]] = {
-    EscalationRequest: (Records.open_escalation, "Open a human task"),
-    EscalationRepeat: (Records.repeat_escalation, "Count a repeat on an open human task"),
-    ResolveRequest: (Records.resolve_escalation, "Close a human task"),
-    ClaimRequest: (Records.claim_escalation, "Give a human task to its new assignee"),
-    CancelRequest: (Records.cancel_onboarding, "Close what the cancelled onboarding left open"),
-}
 
 
 @workflow.defn
@@ -80,8 +64,10 @@ class OnboardingWorkflow:
         fresh = Progress(ref=ref, phase_started_at=now, last_activity_at=now)
         self.journey = Journey(input.contract, input.playbook, input.progress or fresh)
         self.mail: Lane[Effect] = Lane(self._send, lambda a, b: False)
+        self.one_batch = workflow.patched("records-in-one-batch")
+        """Runs from before it wrote timeline rows in a batch and each task change in an activity of its own."""
         self.records: Lane[Effect] = Lane(
-            self._record, lambda a, b: isinstance(a, TimelineEntry) and type(a) is type(b)
+            self._record, lambda a, b: self.one_batch or (isinstance(a, TimelineEntry) and type(a) is type(b))
         )
         self.changes = 0
         self.shown: dict[str, Any] = {}
@@ -270,22 +256,7 @@ class OnboardingWorkflow:
                 self.apply(failed)
 
     async def _record(self, effects: list[Effect]) -> None:
-        """Timeline rows go in one local activity (one marker event); each human-task change in its own."""
-        first = effects[0]
-        if isinstance(first, TimelineEntry):
-            rows = [e for e in effects if isinstance(e, TimelineEntry)]
-            await workflow.execute_local_activity_method(
-                Records.record_timeline,
-                rows,
-                start_to_close_timeout=ACTIVITY_TIMEOUT,
-                retry_policy=RETRY,
-                summary=f"Record {len(rows)} timeline entries",
-            )
-            return
-        method, summary = RECORDS[type(first)]
-        await workflow.execute_activity_method(
-            method, first, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY, summary=summary
-        )
+        await record(effects, self.one_batch)
 
     # ---- what ops see ----------------------------------------------------------------------
 
