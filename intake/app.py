@@ -4,6 +4,8 @@
     POST /accounts/{account_id}/events   product telemetry: first login, key action, ... (a signal)
     POST /webhooks/sendgrid, /email/...  email feedback (intake/sendgrid_events.py)
     /portal/...                          the customer's plan behind a personal link (portal/, docs/portal.md)
+    POST /webhooks/hubspot, /salesforce  won deals from HubSpot and Salesforce (intake/crm.py, docs/integrations.md)
+    POST /slack/actions                  Claim and Resolve clicks on Slack notices (intake/slack_actions.py)
 
 The first two are signed with the shared secret (see intake.signing) and size-limited; the
 body is checked exactly like a contract file or an event the admin script sends, and a
