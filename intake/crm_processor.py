@@ -119,7 +119,7 @@ class CrmProcessor:
             await run_in_threadpool(self._incomplete, db, facts, e)
             return "refused", str(e), account
         try:
-            await start(self.client, contract, task_queue=self.task_queue)
+            await start(self.client, contract, task_queue=self.task_queue, crm=True)
             status, outcome = "started", f"onboarding-{account} started"
         except AlreadyOnboarding:
             status, outcome = "already", f"onboarding-{account} is already open"
