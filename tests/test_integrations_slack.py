@@ -310,3 +310,18 @@ async def test_an_escalation_nobody_claims_goes_up_to_the_cs_manager_on_time(
     message = slack.only_message()
     assert "Nobody claimed it in time: now with Elena Petrova" in slack.text(message)
     assert "<@U0ELENA>" in slack.text(message)
+
+
+async def test_the_workflow_posts_its_escalations_and_shows_them_going_up(
+    env: WorkflowEnvironment, slack: FakeSlack, settings: Settings, onboard: Any
+) -> None:
+    """Slack configured before the onboarding starts: its lane posts each escalation once, by itself."""
+    run = await onboard("smb")
+    await env.sleep(timedelta(days=2, hours=1))  # no personal welcome within 48 hours
+    await run.settled()
+    assert slack.posts == 1 and "personal welcome" in slack.text(slack.only_message()).lower()
+    await env.sleep(timedelta(days=5))  # day 7: no login, to the CSM; unclaimed 48 hours later it goes up
+    await env.sleep(timedelta(days=2, hours=1))
+    await run.settled()
+    assert slack.posts == 2
+    assert any("Nobody claimed it in time" in slack.text(m) for m in slack.messages.values())
