@@ -41,7 +41,7 @@ def _seconds(value: Any, factor: float) -> str:
 
 def _compress(data: Any, factor: float) -> Any:
     if isinstance(data, dict):
-        out = {}
+        out: dict[str, Any] = {}
         for k, v in data.items():
             if k in DURATION_KEYS:
                 out[k] = _seconds(v, factor)
