@@ -190,6 +190,19 @@ def chatty(r: dict[str, Any]) -> str:
     return table(header, rows)
 
 
+def portal(r: dict[str, Any]) -> str:
+    s = r["settings"]
+    intro = (
+        f"{s['onboardings']} onboardings; {s['requests']} requests one at a time, alternating a champion's "
+        "plan page and the intake's `/healthz` (which does no work)."
+    )
+    rows = [
+        (f"plan page ({r['page_bytes'] / 1000:.0f} KB)", *(f"{r['plan_page'][f'p{q}_ms']} ms" for q in (50, 95, 99))),
+        ("`/healthz`", *(f"{r['healthz'][f'p{q}_ms']} ms" for q in (50, 95, 99))),
+    ]
+    return intro + "\n\n" + table(("request", "p50", "p95", "p99"), rows)
+
+
 SECTIONS = {
     "throughput": throughput,
     "idle": idle,
@@ -199,6 +212,7 @@ SECTIONS = {
     "replay": replay,
     "activity_cost": activity_cost,
     "chatty": chatty,
+    "portal": portal,
 }
 
 
