@@ -51,7 +51,7 @@ from adapters.config import TASK_QUEUE, Settings
 from adapters.db import upgrade
 from cli.shutdown import exit_after
 from connection import connect
-from onboarding.effects import EmailRequest, EscalationRequest
+from onboarding.effects import EmailRequest, EscalationRequest, RecordBatch
 from workflows.onboarding import OnboardingWorkflow
 
 log = logging.getLogger("onboarding.worker")
@@ -137,7 +137,7 @@ class EngineInterceptor(Interceptor):
         )
         self.escalations_opened = meter.create_counter(
             "onboarding_escalations_opened",
-            "Escalations opened as human tasks (open_escalation activities completed)",
+            "Escalations and staff tasks opened as human tasks",
             "escalations",
         )
 
@@ -156,9 +156,12 @@ class _CountingInbound(ActivityInboundInterceptor):
         if isinstance(request, EmailRequest):
             self.engine.emails_sent.with_additional_attributes({"template": request.template}).add(1)
             activity.logger.info("email sent: %s to the %s", request.template, request.to.role)
-        elif isinstance(request, EscalationRequest):
-            self.engine.escalations_opened.with_additional_attributes({"rule": request.rule}).add(1)
-            activity.logger.info("escalation opened: %s, assigned to %s", request.rule, request.assignee)
+        opened = [request] if isinstance(request, EscalationRequest) else []
+        if isinstance(request, RecordBatch):  # the records lane opens tasks in its batch
+            opened = request.opened
+        for task in opened:
+            self.engine.escalations_opened.with_additional_attributes({"rule": task.rule, "kind": task.kind}).add(1)
+            activity.logger.info("%s opened: %s, assigned to %s", task.kind, task.rule, task.assignee)
         return result
 
 

@@ -17,11 +17,13 @@ def test_a_first_visit_shows_segment_phase_health_and_owner_columns_and_the_save
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
         page = browser.new_context(viewport={"width": 1920, "height": 800}).new_page()  # nothing stored: a first visit
         page.goto(f"{live.ui_url}/namespaces/default/workflows")
-        until(lambda: bool(page.get_by_role("row").filter(has_text=f"onboarding-{account}").count()), page)
+        listed = page.get_by_role("row").filter(has_text=f"onboarding-{account}")
+        until(lambda: bool(listed.count()) and "csm-leo" in listed.first.inner_text(), page)  # visibility catches up
         header = page.get_by_role("row").first.inner_text()
         for column in ("OnboardingSegment", "OnboardingPhase", "OnboardingHealth", "OnboardingOwner"):
             assert column in header
-        row = page.get_by_role("row").filter(has_text=f"onboarding-{account}").first.inner_text().split()
+        assert "OnboardingNextAction" in header
+        row = listed.first.inner_text().split()
         assert {"smb", "self_serve_setup", "csm-leo"} <= set(row)
         page.get_by_text("Saved Views").first.click()
         page.get_by_text("Onboardings: red").first.wait_for(timeout=10_000)

@@ -265,7 +265,7 @@ async def test_a_whole_onboarding_logged_at_debug_leaks_no_personal_data_or_secr
     server.stop()
     deployment.logs.append(server.log)
     lines = [(log.name, line) for log in deployment.logs for line in log.read_text(errors="replace").splitlines()]
-    assert sum(name == "worker.log" and '"level": "DEBUG"' in line for name, line in lines) > 20, "DEBUG was on"
+    assert sum(name == "worker.log" and '"level": "DEBUG"' in line for name, line in lines) > 10, "DEBUG was on"
     leaks = [
         (name, what, line[:200])
         for name, line in lines
