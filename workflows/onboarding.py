@@ -67,6 +67,9 @@ class OnboardingWorkflow:
         self.mail: Lane[Effect] = Lane(self._send, lambda a, b: False)
         self.one_batch = workflow.patched("records-in-one-batch")
         self.next_action_shown = workflow.patched("next-action-attributes")
+        self.playbook_shown = workflow.patched("playbook-version-attribute")
+        self.version: tuple[object, str] = (None, "")
+        """The playbook snapshot last shown and its version (hashing it on every loop is waste)."""
         """Runs from before it wrote timeline rows in a batch and each task change in an activity of its own."""
         self.records: Lane[Effect] = Lane(
             self._record, lambda a, b: self.one_batch or (isinstance(a, TimelineEntry) and type(a) is type(b))
@@ -228,6 +231,12 @@ class OnboardingWorkflow:
         return view.status(self.journey, workflow.now())
 
     @workflow.query
+    def get_state(self) -> OnboardingInput:
+        """The contract, the playbook snapshot and the progress: what a rollout's dry run simulates."""
+        j = self.journey
+        return OnboardingInput(contract=j.contract, playbook=j.playbook, progress=j.p)
+
+    @workflow.query
     def get_plan(self) -> Plan:
         """The customer's plan, as the portal shows it."""
         return plan(self.journey)
@@ -278,6 +287,10 @@ class OnboardingWorkflow:
             nxt = j.next_due()[:1]
             values[attributes.NEXT_ACTION] = nxt[0].key.rsplit(".", 1)[-1] if nxt else None
             values[attributes.NEXT_ACTION_AT] = nxt[0].at if nxt else None
+        if self.playbook_shown:
+            if self.version[0] is not j.playbook:
+                self.version = (j.playbook, j.playbook.version)
+            values[attributes.PLAYBOOK] = self.version[1]
         updates: list[SearchAttributeUpdate[Any]] = [
             key.value_set(v) if v is not None else key.value_unset()
             for key, v in values.items()

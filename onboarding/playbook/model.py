@@ -11,6 +11,8 @@ on facts; reactions answer messages. Texts people read are given per locale.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Iterable
 from datetime import time, timedelta
@@ -291,9 +293,24 @@ class Pressure(Rule):
         return self
 
 
+class Mapping(Rule):
+    """Where the ids of the version before went: renamed (old -> new id) or removed (old -> null).
+
+    A rollout maps each onboarding's state by id; an id the state holds that this version
+    neither has nor maps here is refused, with its name, instead of being guessed."""
+
+    phases: dict[Id, Id] = Field({}, description="a removed phase must name the phase its onboardings go on in")
+    steps: dict[Id, Id | None] = {}
+    modules: dict[Id, Id | None] = {}
+
+
 class Playbook(Rule):
     segment: Segment
     title: str
+    label: str | None = Field(
+        None, max_length=60, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._:-]*$", description="a human name for this version"
+    )
+    mapping: Mapping = Mapping()
     touch_model: Literal["tech_touch", "low_touch", "high_touch"]
     length: Duration = Field(description="the standard length of the whole onboarding")
     modules: tuple[Module, ...] = ()
@@ -311,6 +328,32 @@ class Playbook(Rule):
     claim_within: Duration | None = Field(None, description="an escalation nobody claimed goes up after this")
     self_pause: bool = Field(False, description="customers may pause themselves, without the CSM")
     invite_outside_domain: bool = Field(False, description="customers may invite any address without approval")
+
+    @model_validator(mode="after")
+    def _mapping_targets_exist(self) -> Playbook:
+        targets = (
+            ("phases", self.mapping.phases, {p.id for p in self.phases}),
+            ("steps", self.mapping.steps, {s.id for p in self.phases for s in p.steps}),
+            ("modules", self.mapping.modules, set(self.module_ids())),
+        )
+        for what, renames, ids in targets:
+            for old, new in renames.items():
+                if new is not None and new not in ids:
+                    raise ValueError(f"mapping.{what}.{old}: this playbook has no {what[:-1]} {new!r}")
+        return self
+
+    @property
+    def content_hash(self) -> str:
+        """12 hex digits of the SHA-256 of everything but the label: equal rules, equal hash.
+
+        Computed each time (a cached value would survive `model_copy(update=...)`)."""
+        content = json.dumps(self.model_dump(mode="json", exclude={"label"}), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(content.encode()).hexdigest()[:12]
+
+    @property
+    def version(self) -> str:
+        """`label@hash` (or the hash alone): what the search attribute OnboardingPlaybook shows."""
+        return f"{self.label}@{self.content_hash}" if self.label else self.content_hash
 
     def phase(self, phase_id: str) -> Phase:
         return next(p for p in self.phases if p.id == phase_id)
