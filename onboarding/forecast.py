@@ -106,7 +106,7 @@ def compare(old: Forecast, new: Forecast) -> list[Change]:
         changes.append(Change(sign="~", what="due date", before=old.due_at, after=new.due_at))
     if old.end != new.end:
         changes.append(Change(sign="~", what=f"at the horizon: {old.end} -> {new.end}"))
-    return sorted(changes, key=lambda c: (c.after or c.before or datetime.max.replace(tzinfo=old.due_at.tzinfo)))
+    return sorted(changes, key=lambda c: c.after or c.before or datetime.max.replace(tzinfo=old.due_at.tzinfo))
 
 
 def day(at: datetime | None) -> str:

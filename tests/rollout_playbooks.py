@@ -14,8 +14,9 @@ def v2_text() -> str:
     """SMB v2: early_training renamed `training`, its nudge after 2 days instead of 4, the
     quick-start step renamed; the day-3 re-engagement gone."""
     text = SMB.read_text(encoding="utf-8")
-    text = text.replace("early_training", "training").replace("id: quick_start\n        title", "id: guide\n        title")
-    text = text.replace("      - id: training_nudge\n        after: 4d", "      - id: training_nudge\n        after: 2d")
+    text = text.replace("early_training", "training")
+    text = text.replace("id: quick_start\n        title", "id: guide\n        title")
+    text = text.replace("id: training_nudge\n        after: 4d", "id: training_nudge\n        after: 2d")
     text = text.replace(
         "  - id: no_login_3d\n    after: 3d\n    since: signed\n    unless: [first_login]\n"
         "    send: {template: reengagement, to: champion}\n",

@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from onboarding.journey.state import Progress
-from onboarding.models import problems
+from onboarding.models import problems as field_problems
 from onboarding.playbook import Playbook
 
 
@@ -63,9 +63,8 @@ def migrate(progress: Progress, old: Playbook, new: Playbook) -> Progress:
             facts[f"{kind}:{mapped}" if rename else fact] = at
     for s in progress.scheduled:
         if s.index >= len(getattr(new.reactions, s.trigger)):
-            problems.append(f"a delayed {s.trigger} reaction (number {s.index + 1}) is waiting; the new playbook lacks it")
-    if problems:
-        raise ValueError("cannot map this onboarding onto the new playbook: " + "; ".join(problems))
+            waiting = f"a delayed {s.trigger} reaction (number {s.index + 1}) is waiting"
+            problems.append(f"{waiting}; the new playbook lacks it")
 
     def steps(ids: list[str]) -> list[str]:
         return [m for m in map(step, ids) if m is not None]
@@ -74,19 +73,19 @@ def migrate(progress: Progress, old: Playbook, new: Playbook) -> Progress:
     for key, value in progress.fired.items():
         head, dot, rest = key.partition(".")
         fired[f"{phase(head) or head}.{rest}" if dot and head in {p.id for p in old.phases} else key] = value
-    return progress.model_copy(
-        update={
-            "phase_index": phase_ids.index(phase_to),
-            "facts": facts,
-            "skipped": steps(progress.skipped),
-            "stuck": {m: why for s, why in progress.stuck.items() if (m := step(s))},
-            "owners": {m: who for s, who in progress.owners.items() if (m := step(s))},
-            "people": [p.model_copy(update={"steps": steps(p.steps)}) for p in progress.people],
-            "fired": fired,
-            "deadlines_hit": [m for m in map(phase, progress.deadlines_hit) if m],
-        },
-        deep=True,
-    )
+    update = {
+        "phase_index": phase_ids.index(phase_to) if phase_to in phase_ids else 0,
+        "facts": facts,
+        "skipped": steps(progress.skipped),
+        "stuck": {m: why for s, why in progress.stuck.items() if (m := step(s))},
+        "owners": {m: who for s, who in progress.owners.items() if (m := step(s))},
+        "people": [p.model_copy(update={"steps": steps(p.steps)}) for p in progress.people],
+        "fired": fired,
+        "deadlines_hit": [m for m in map(phase, progress.deadlines_hit) if m],
+    }
+    if problems:
+        raise ValueError("cannot map this onboarding onto the new playbook: " + "; ".join(problems))
+    return progress.model_copy(update=update, deep=True)
 
 
 def snapshot(data: dict[str, Any], version: str) -> Playbook:
@@ -94,7 +93,7 @@ def snapshot(data: dict[str, Any], version: str) -> Playbook:
     try:
         new = Playbook.model_validate(data)
     except ValidationError as e:
-        raise ValueError("playbook: " + "; ".join(problems(e))) from None
+        raise ValueError("playbook: " + "; ".join(field_problems(e))) from None
     if new.version != version:
         raise ValueError(f"version: the snapshot is version {new.version}, not {version}")
     return new
