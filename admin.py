@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from cli import actions, database, playbooks, records, tasks, views
+from cli import crm as crm_cli
 from cli import email as email_cli
 from cli import portal as portal_cli
 from cli import simulate as simulate_cli
@@ -23,6 +24,7 @@ app.add_typer(tasks.app)
 app.add_typer(email_cli.app)
 app.add_typer(simulate_cli.app)
 app.add_typer(portal_cli.app, name="portal")
+app.add_typer(crm_cli.app, name="crm")  # HubSpot and Salesforce notifications
 
 if __name__ == "__main__":
     exit_after(app)

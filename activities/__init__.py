@@ -7,7 +7,9 @@ their activity type names are the method names.
 from collections.abc import Callable
 from typing import Any
 
+from activities.crm import Crm
 from activities.email import Mailer
+from activities.notices import Notices
 from activities.records import Records
 from activities.team import Staffing
 from adapters.config import Settings
@@ -16,6 +18,7 @@ from adapters.config import Settings
 def for_worker(settings: Settings) -> list[Callable[..., Any]]:
     """Every activity, bound to objects that share the settings (and so one database engine)."""
     mailer, records, staffing = Mailer(settings), Records(settings), Staffing(settings)
+    notices, crm = Notices(settings), Crm(settings)
     return [
         mailer.send_email,
         records.record,
@@ -27,4 +30,10 @@ def for_worker(settings: Settings) -> list[Callable[..., Any]]:
         records.cancel_onboarding,
         staffing.assign_team,
         staffing.find_staff,
+        notices.announce,
+        notices.claimed,
+        notices.resolved,
+        notices.cancelled,
+        notices.update,
+        crm.sync_deal,
     ]

@@ -24,12 +24,12 @@ from datetime import timedelta
 
 import jinja2
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from adapters.config import Settings
-from adapters.db import OutboxEmail, engine
+from adapters.db import OutboxEmail, Staff, engine
 from adapters.email import compose, outbox, suppressions
 from adapters.email.backends import Backend, backend_for
 from adapters.email.errors import Misconfigured, Refused, TryLater, Unconfirmed
@@ -37,6 +37,7 @@ from adapters.email.render import Rendered, is_transactional, render
 from onboarding.effects import EmailRequest
 
 CONFIRMATION_POLL = timedelta(seconds=30)
+BOOKING_TEMPLATES = frozenset({"kickoff_invitation"})
 
 
 class Mailer:
@@ -70,7 +71,7 @@ def _send(request: EmailRequest, settings: Settings, db_engine: Engine, backend:
         started = activity.info().started_time
         row = outbox.find(db, request.key)
         if row is None:
-            row = _new_row(request, settings, backend)
+            row = _new_row(request, settings, backend, _booking_url(db, request))
             if _suppressed(db, row):
                 return ""
             # A first attempt stores its row already claimed: one commit instead of two.
@@ -110,9 +111,19 @@ def _send(request: EmailRequest, settings: Settings, db_engine: Engine, backend:
         return message_id
 
 
-def _new_row(request: EmailRequest, settings: Settings, backend: Backend) -> OutboxEmail:
+def _booking_url(db: Session, request: EmailRequest) -> str | None:
+    """The CSM's booking page from the roster, for a kickoff invitation whose time is not agreed yet
+    (one lookup, no other email); once it carries the meeting, the time is set."""
+    csm_email = request.context.get("csm_email")
+    if request.template not in BOOKING_TEMPLATES or not csm_email or request.calendar is not None:
+        return None
+    return db.exec(select(Staff.booking_url).where(Staff.email == csm_email)).first()
+
+
+def _new_row(request: EmailRequest, settings: Settings, backend: Backend, booking_url: str | None) -> OutboxEmail:
     try:
-        mail = render(request.template, request.locale, compose.context(request, settings, _namespace()))
+        context = compose.context(request, settings, _namespace(), booking_url)
+        mail = render(request.template, request.locale, context)
     except Exception as e:  # any error while rendering is the template's (or its context's) fault
         message = f"cannot render template {request.template!r} (locale {request.locale}): {_what_failed(e)}"
         activity.logger.error("%s", message)

@@ -98,6 +98,8 @@ class Staff(SQLModel, table=True):
     active: bool = True
     locale: str = Field(default="en", max_length=8)
     timezone: str = Field(default="UTC", max_length=60)
+    slack_id: str | None = Field(default=None, max_length=40, description="their Slack member id (U...)")
+    booking_url: str | None = Field(default=None, max_length=500, description="their meeting booking page")
 
 
 class OutboxEmail(SQLModel, table=True):

@@ -33,6 +33,8 @@ class Person(StaffMember):
     segments: list[Segment] = Field(min_length=1)
     capacity: int = Field(ge=1, le=200, description="active onboardings at once (DOMAIN.md: 8-15, 40-80)")
     active: bool = True
+    slack_id: str | None = Field(None, pattern=r"^[UW][A-Z0-9]{2,20}$", description="Slack member id, for Claim")
+    booking_url: str | None = Field(None, max_length=500, pattern=r"^https://\S+$", description="booking page")
 
     def row(self) -> Staff:
         return Staff(**self.model_dump())

@@ -4,6 +4,8 @@
     POST /accounts/{account_id}/events   product telemetry: first login, key action, ... (a signal)
     POST /webhooks/sendgrid, /email/...  email feedback (intake/sendgrid_events.py)
     /portal/...                          the customer's plan behind a personal link (portal/, docs/portal.md)
+    POST /webhooks/hubspot, /salesforce  won deals from HubSpot and Salesforce (intake/crm.py, docs/integrations.md)
+    POST /slack/actions                  Claim and Resolve clicks on Slack notices (intake/slack_actions.py)
 
 The first two are signed with the shared secret (see intake.signing) and size-limited; the
 body is checked exactly like a contract file or an event the admin script sends, and a
@@ -31,7 +33,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from adapters.config import Settings
 from connection import connect, namespace
-from intake import sendgrid_events
+from intake import crm, sendgrid_events, slack_actions
 from intake.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, Unauthenticated, verify
 from onboarding.messages import ProductEvent
 from onboarding.models import Contract, Segment, problems, workflow_id
@@ -233,6 +235,8 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     )(product_event)
 
     app.include_router(sendgrid_events.router)  # SendGrid's Event Webhook and the unsubscribe link
+    app.include_router(crm.router)  # HubSpot and Salesforce won deals (docs/integrations.md)
+    app.include_router(slack_actions.router)  # Claim and Resolve buttons on Slack notices
     try:
         portal.include(app)  # the customer's plan page behind a personal link (portal/)
     except ValueError as e:

@@ -25,6 +25,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from adapters.config import TASK_QUEUE
 from adapters.email.render import available
+from adapters.integrations import IntegrationConfigError, Integrations
 from onboarding import playbook
 from onboarding.journey import OnboardingInput
 from onboarding.models import Contract, Status, problems
@@ -72,20 +73,34 @@ def parse_contract(raw: str | bytes, now: datetime | None = None) -> Contract:
     return contract
 
 
+def chat_configured() -> bool:
+    """Slack or Teams is set up (a half-configured one is the intake's and worker's error to report)."""
+    try:
+        found = Integrations.from_env()
+    except IntegrationConfigError:
+        return False
+    return found.slack is not None or found.teams is not None
+
+
 async def start(
-    client: Client, contract: Contract, plan: Playbook | None = None, task_queue: str = TASK_QUEUE
+    client: Client,
+    contract: Contract,
+    plan: Playbook | None = None,
+    task_queue: str = TASK_QUEUE,
+    crm: bool = False,
 ) -> WorkflowHandle[Any, Status]:
     """Start one onboarding with the segment's playbook snapshotted into its input.
 
-    Raises AlreadyOnboarding while the account has an open onboarding; after one that ended,
-    the same workflow id starts a new run.
+    Its tasks go to the team's chat when Slack or Teams is configured now; `crm`: it started
+    from a CRM deal, which hears back as the onboarding moves. Raises AlreadyOnboarding while
+    the account has an open onboarding; after one that ended, the same workflow id starts a new run.
     """
     segment = contract.picked_segment()
     plan = plan or playbook.for_segment(segment, available())
     try:
         return await client.start_workflow(
             WORKFLOW,
-            OnboardingInput(contract=contract, playbook=plan),
+            OnboardingInput(contract=contract, playbook=plan, chat=chat_configured(), crm=crm),
             id=contract.workflow_id,
             task_queue=task_queue,
             result_type=Status,

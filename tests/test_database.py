@@ -22,6 +22,9 @@ TABLES = {
     "outboxemail",
     "suppression",
     "webhookevent",
+    "crminbox",  # integrations (0006)
+    "crmlink",
+    "chatnotice",
     "portalrevocation",
     "portalcode",
     "portalsubmission",

@@ -149,10 +149,10 @@ def test_events_for_no_onboarding_or_with_bad_fields_are_refused(live: LiveStack
     assert typo.status_code == 400
     assert typo.json()["detail"] == [
         "name: Input should be 'first_login', 'teammate_invited', 'integration_connected', 'key_action',"
-        " 'support_ticket', 'survey_answer' or 'email_engaged'"
+        " 'support_ticket', 'survey_answer', 'email_engaged' or 'metric'"
     ]
-    extra = post(http, f"/accounts/{account}/events", {"name": "key_action", "action": "export", "user": "x"})
-    assert extra.json()["detail"] == ["user: Extra inputs are not permitted"]
+    extra = post(http, f"/accounts/{account}/events", {"name": "key_action", "action": "export", "colour": "x"})
+    assert extra.json()["detail"] == ["colour: Extra inputs are not permitted"]
     broken = post(http, f"/accounts/{account}/events", b"name=first_login")
     assert broken.status_code == 400
     assert broken.json()["detail"] == ["body: not valid JSON: Expecting value at line 1, column 1"]

@@ -49,6 +49,7 @@ with workflow.unsafe.imports_passed_through():
     from onboarding.models import StaffMember, Status, problems
     from workflows import attributes
     from workflows.lanes import Lane
+    from workflows.outside import for_outside, tell
     from workflows.records import ACTIVITY_TIMEOUT, RETRY, WAIT_FOR_STAFF, record
 
 HISTORY_LIMIT = 2_000
@@ -74,6 +75,8 @@ class OnboardingWorkflow:
         self.records: Lane[Effect] = Lane(
             self._record, lambda a, b: self.one_batch or (isinstance(a, TimelineEntry) and type(a) is type(b))
         )
+        self.chat, self.crm = input.chat, input.crm
+        self.outside: Lane[Effect] = Lane(tell, lambda a, b: False)
         self.changes = 0
         self.shown: dict[str, Any] = {}
 
@@ -108,10 +111,14 @@ class OnboardingWorkflow:
             await self._wait_for_change(waiting_for_staff)
         if waiting_for_staff is not None:
             waiting_for_staff.cancel()
-        await workflow.wait_condition(lambda: workflow.all_handlers_finished() and self.mail.idle and self.records.idle)
+        await workflow.wait_condition(
+            lambda: workflow.all_handlers_finished() and self.mail.idle and self.records.idle and self.outside.idle
+        )
         self.show()
         if j.p.outcome != "cancelled":
-            workflow.continue_as_new(OnboardingInput(contract=j.contract, playbook=j.playbook, progress=j.p))
+            workflow.continue_as_new(
+                OnboardingInput(contract=j.contract, playbook=j.playbook, progress=j.p, chat=self.chat, crm=self.crm)
+            )
         return view.status(j, workflow.now())
 
     async def _assign_team(self) -> None:
@@ -172,6 +179,7 @@ class OnboardingWorkflow:
             self.mail.drop()
         self.mail.push([e for e in effects if isinstance(e, EmailRequest)])
         self.records.push([e for e in effects if not isinstance(e, EmailRequest)])
+        self.outside.push(for_outside(effects, self.chat, self.crm))
 
     @staticmethod
     def decode(name: str, args: Sequence[RawValue], via: str) -> Message:

@@ -13,6 +13,7 @@ from typing import Any
 
 from adapters.config import Settings
 from adapters.email import links
+from adapters.email.calendar import CalendarPart, part
 from adapters.email.render import INTERNAL, Rendered, is_transactional
 from onboarding.effects import EmailRequest
 from onboarding.models import VENDOR_ROLES
@@ -39,14 +40,18 @@ class OutgoingEmail:
     content: Rendered
     transactional: bool
     unsubscribe_url: str | None
+    calendar: CalendarPart | None = None
+    """The meeting as an .ics (text/calendar with its METHOD), when the email invites to one."""
 
 
 def unsubscribe_url(request: EmailRequest, settings: Settings) -> str | None:
     return None if is_transactional(request.template) else links.unsubscribe_url(settings, request.key)
 
 
-def context(request: EmailRequest, settings: Settings, namespace: str = "default") -> dict[str, Any]:
-    """The workflow's context plus what only the outside world knows."""
+def context(
+    request: EmailRequest, settings: Settings, namespace: str = "default", booking_url: str | None = None
+) -> dict[str, Any]:
+    """The workflow's context plus what only the outside world knows (the CSM's booking page: the roster)."""
     return {
         **request.context,
         "account_id": request.account_id,
@@ -58,6 +63,7 @@ def context(request: EmailRequest, settings: Settings, namespace: str = "default
         "app_url": settings.app_url,
         "run_url": settings.run_url(request.workflow_id, namespace),
         "unsubscribe_url": unsubscribe_url(request, settings),
+        "csm_booking_url": booking_url,
         **portal_links(request),
     }
 
@@ -103,4 +109,5 @@ def outgoing(request: EmailRequest, settings: Settings, content: Rendered) -> Ou
         content=content,
         transactional=is_transactional(request.template),
         unsubscribe_url=unsubscribe_url(request, settings),
+        calendar=part(request),
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from email.charset import QP, Charset
 from email.header import Header
+from email.mime.application import MIMEApplication
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.policy import compat32
@@ -39,7 +40,8 @@ class LocalOutbox:
 
     def deliver(self, email: OutgoingEmail) -> str:
         """Write (or rewrite, on a retry) the .eml; its file name is the message id."""
-        msg = MIMEMultipart("alternative")
+        body = MIMEMultipart("alternative")
+        msg = MIMEMultipart("mixed") if email.calendar else body
         msg["From"] = _address(email.sender)
         msg["To"] = _address(email.to)
         if email.reply_to:
@@ -50,8 +52,16 @@ class LocalOutbox:
             msg["List-Unsubscribe"] = f"<{email.unsubscribe_url}>"
             msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         # Charset instances are documented (3.5+); typeshed says str only.
-        msg.attach(MIMEText(email.content.text, "plain", UTF8))  # type: ignore[arg-type]
-        msg.attach(MIMEText(email.content.html, "html", UTF8))  # type: ignore[arg-type]
+        body.attach(MIMEText(email.content.text, "plain", UTF8))  # type: ignore[arg-type]
+        body.attach(MIMEText(email.content.html, "html", UTF8))  # type: ignore[arg-type]
+        if email.calendar:  # the invitation inline (mail apps show Accept/Decline) and as a file
+            msg.attach(body)
+            inline = MIMEText(email.calendar.data.decode("utf-8"), "calendar", "utf-8")
+            inline.set_param("method", email.calendar.method)
+            body.attach(inline)
+            attached = MIMEApplication(email.calendar.data, "ics", name=email.calendar.filename)
+            attached.add_header("Content-Disposition", "attachment", filename=email.calendar.filename)
+            msg.attach(attached)
         path = eml_path(self.outbox_dir, email.key)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")

@@ -9,6 +9,7 @@ key never appears in any message or log line.
 
 from __future__ import annotations
 
+import base64
 import http.client
 import json
 import logging
@@ -66,6 +67,15 @@ def payload(email: OutgoingEmail, sandbox: bool = False, unsubscribe_group: int 
         }
         if unsubscribe_group is not None:
             body["asm"] = {"group_id": unsubscribe_group}
+    if email.calendar:
+        body["attachments"] = [
+            {
+                "content": base64.b64encode(email.calendar.data).decode("ascii"),
+                "type": email.calendar.content_type,
+                "filename": email.calendar.filename,
+                "disposition": "attachment",
+            }
+        ]
     if sandbox:
         body["mail_settings"] = {"sandbox_mode": {"enable": True}}
     return body

@@ -241,7 +241,7 @@ class Actions(Events):
             esc.resolved_at = now
         self._record("cancelled", a.reason, a.by, now, detail=a.note)
         start = len(self._out)
-        if self.p.kickoff and not self.has("kickoff_done"):
+        if self.p.kickoff and self.p.kickoff.invited and not self.has("kickoff_done"):
             self.p.kickoff.sequence += 1
             invite = self._calendar("CANCEL")
             cancelled = Send(template="kickoff_cancelled", to="champion")

@@ -105,6 +105,8 @@ def _onboarding_refusal(j: Where, m: Message, now: datetime) -> str | None:
         if m.until and m.until <= now:
             return "until: expected a time in the future"
     if isinstance(m, ScheduleKickoff):
+        if j.p.team is None:
+            return "nobody is assigned to this onboarding yet: the kickoff needs its CSM; try again once assigned"
         if j.has("kickoff_done"):
             return "the kickoff is already done"
         if m.at <= now:

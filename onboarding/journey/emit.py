@@ -115,13 +115,13 @@ class Emitter(Where):
         """Send now, or defer to the person's next slot, or merge into the same template waiting."""
         rule = self.playbook.pressure
         if rule is None:
-            self._out.append(email)
+            self._send(email)
             return
         address = email.to.email
         if email.template in ("escalation", "task"):  # each notice is its own: never merged nor spaced
             slot = allowed_at(rule, email.to.timezone, now)
             if slot <= now:
-                self._out.append(email)
+                self._send(email)
             else:
                 self._defer(email, slot, now)
             return
@@ -135,7 +135,7 @@ class Emitter(Where):
         slot = next_slot(rule, email.to.timezone, now, self.p.last_emailed.get(address))
         if slot <= now and not any(d.email.to.email == address for d in self.p.deferred):
             self.p.last_emailed[address] = now
-            self._out.append(email)
+            self._send(email)
             return
         waiting = [d.not_before for d in self.p.deferred if d.email.to.email == address]
         if waiting:
@@ -152,7 +152,13 @@ class Emitter(Where):
         self.p.deferred = [d for d in self.p.deferred if d.not_before > now]
         for d in due:
             self.p.last_emailed[d.email.to.email] = now
-            self._out.append(d.email.model_copy(update={"at": now}))
+            self._send(d.email.model_copy(update={"at": now}))
+
+    def _send(self, email: EmailRequest) -> None:
+        """The email leaves the journey now (a calendar invitation marks the kickoff as sent)."""
+        if email.calendar and email.calendar.method == "REQUEST" and self.p.kickoff:
+            self.p.kickoff.invited = True
+        self._out.append(email)
 
     def _escalate(self, problem: str, esc: Escalate, now: datetime, esc_id: str | None = None, **context: Any) -> None:
         """Open a human task and tell its owner; the same problem while its task is open counts on that task."""

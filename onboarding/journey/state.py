@@ -68,6 +68,8 @@ class Kickoff(BaseModel):
     at: datetime
     minutes: int
     sequence: int = 0
+    invited: bool = False
+    """An invitation left the journey (not only deferred): only then is there a meeting to cancel."""
 
 
 class Scheduled(BaseModel):
@@ -146,6 +148,10 @@ class OnboardingInput(BaseModel):
     playbook: Playbook
     progress: Progress | None = None
     pending: list[Effect] = []
+    chat: bool = False
+    """Post tasks and escalations to the team's chat (Slack or Teams was configured at the start)."""
+    crm: bool = False
+    """Write the phase and status back to the CRM deal the onboarding started from."""
 
 
 class Due(BaseModel):

@@ -1,26 +1,20 @@
 """Segment playbooks: what CS ops tune without code, loaded from playbooks/*.yaml and validated."""
 
 from onboarding.playbook.model import (
-    ANCHORS,
-    Criterion,
     Deadline,
     Does,
-    Escalate,
     Mapping,
     Module,
     Offset,
     Phase,
     Playbook,
-    Pressure,
     ReactionRule,
     Reactions,
-    Send,
     Step,
-    Task,
     Timer,
-    parse_duration,
-    text,
 )
+from onboarding.playbook.settings import Criterion, Pressure
+from onboarding.playbook.terms import ANCHORS, Escalate, Send, Task, parse_duration, text
 from onboarding.playbook.validate import (
     ENGINE_TEMPLATES,
     PLAYBOOK_DIR,

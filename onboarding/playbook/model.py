@@ -13,81 +13,23 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Iterable
-from datetime import time, timedelta
+from datetime import timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, model_validator
+from pydantic import BeforeValidator, ConfigDict, Field, model_validator
 
-from onboarding.conditions import Condition, parse_condition
 from onboarding.models import Role, Segment
-
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|m|h|d|w)$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-
-
-def parse_duration(value: Any) -> Any:
-    """'30s', '90m', '24h', '3d', '2w' -> timedelta; anything else is left to pydantic (ISO 8601, seconds)."""
-    if isinstance(value, str) and not value.startswith("P"):
-        match = _DURATION.match(value.strip())
-        if not match:
-            raise ValueError(f"expected a duration like '24h', '3d' or '2w', got {value!r}")
-        return timedelta(**{_UNITS[match[2]]: float(match[1])})
-    return value
-
-
-def _conditions(value: Any) -> Any:
-    if isinstance(value, str):
-        value = [value]
-    if isinstance(value, list | tuple):
-        return tuple(c if isinstance(c, Condition) else parse_condition(str(c), parse_duration) for c in value)
-    return value
-
-
-def _localized(value: Any) -> Any:
-    """A plain string is the English text (older playbook snapshots wrote only that)."""
-    return {"en": value} if isinstance(value, str) else value
-
-
-Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
-Conditions = Annotated[
-    tuple[Condition, ...],
-    BeforeValidator(_conditions),
-    PlainSerializer(lambda cs: [c.text for c in cs], return_type=list[str]),
-]
-Localized = Annotated[dict[str, Annotated[str, Field(min_length=1, max_length=300)]], BeforeValidator(_localized)]
-Id = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_]*$", max_length=60)]
-StaffRole = Literal["csm", "cs_manager", "implementation_specialist", "ongoing_csm"]
-ANCHORS = ("signed", "phase_start", "last_activity")
-"""Moments that are not facts: the phase's start (whichever phase) and the last activity."""
-
-
-def text(texts: dict[str, str], locale: str) -> str:
-    """The text in `locale`, else in English (snapshots from before titles had locales)."""
-    return texts.get(locale) or texts.get("en") or next(iter(texts.values()))
-
-
-class Rule(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
-
-
-class Send(Rule):
-    template: Id
-    to: Role
-
-
-class Escalate(Rule):
-    to: StaffRole
-    reason: Localized
-
-
-class Task(Rule):
-    """Work for a person on the vendor's side that is not a problem: health turns red only if overdue."""
-
-    to: StaffRole
-    title: Localized
-    due: Duration = Field(timedelta(days=1), description="how long after it opens it is due")
+from onboarding.playbook.settings import (
+    CheckIns,
+    Criterion,
+    Handover,
+    HealthRules,
+    Overdue,
+    Pressure,
+    RedFlags,
+)
+from onboarding.playbook.terms import Conditions, Duration, Escalate, Id, Localized, Rule, Send, Task
 
 
 class Does(Rule):
@@ -226,73 +168,6 @@ class Reactions(Rule):
     success: tuple[Reaction, ...] = ()
 
 
-class SupportLoad(Rule):
-    tickets: int = Field(ge=1)
-    within: Duration
-
-
-class RedFlags(Rule):
-    """Signals that a person should reach out: escalations raised the moment they appear."""
-
-    goal_not_reached: Escalate | None = None
-    low_csat: Escalate | None = None
-    low_csat_at_most: int = Field(2, ge=1, le=5)
-    high_ces: Escalate | None = None
-    high_ces_at_least: int = Field(5, ge=1, le=7, description="CES 1-7: the effort it took, 7 = very hard")
-    low_nps: Escalate | None = None
-    low_nps_at_most: int = Field(6, ge=0, le=10, description="NPS detractors answer 0-6")
-    support_load: Escalate | None = None
-    support_load_threshold: SupportLoad = SupportLoad(tickets=3, within=timedelta(days=7))
-
-
-class HealthRules(Rule):
-    yellow_after_inactive: Duration
-    red_after_inactive: Duration
-
-
-class CheckIns(Rule):
-    every: Duration
-    times: int | None = Field(None, ge=1, description="None: for as long as the customer stays")
-
-
-class Criterion(Rule):
-    """A measurable success criterion: it is met the moment its conditions hold."""
-
-    id: Id
-    title: Localized
-    when: Conditions = Field(min_length=1)
-
-
-class Overdue(Rule):
-    """The whole onboarding passed its standard length without success (fact `overdue`)."""
-
-    after: Duration | None = Field(None, description="default: the playbook's length")
-    escalate: Escalate | None = None
-    send: Send | None = None
-
-
-class Handover(Rule):
-    """What makes the sales hand-over form complete (then `touch:sales_handover` holds at signing)."""
-
-    requires: tuple[Literal["goals", "stakeholders", "risks", "notes"], ...] = ("goals", "stakeholders")
-
-
-class Pressure(Rule):
-    """How often one person may be emailed, and when: the rest is deferred or merged."""
-
-    window: Duration = Field(timedelta(minutes=1), description="at most one email to a person within this")
-    merge_same: bool = Field(True, description="a touch whose template is already waiting is merged into it")
-    quiet_from: time | None = Field(None, description="no email from this local time ...")
-    quiet_until: time | None = Field(None, description="... until this local time")
-    business_days: bool = Field(False, description="emails wait for Monday-Friday in the recipient's zone")
-
-    @model_validator(mode="after")
-    def _quiet_pair(self) -> Pressure:
-        if (self.quiet_from is None) != (self.quiet_until is None):
-            raise ValueError("give quiet_from and quiet_until together")
-        return self
-
-
 class Mapping(Rule):
     """Where the ids of the version before went: renamed (old -> new id) or removed (old -> null).
 
@@ -300,8 +175,8 @@ class Mapping(Rule):
     neither has nor maps here is refused, with its name, instead of being guessed."""
 
     phases: dict[Id, Id] = Field({}, description="a removed phase must name the phase its onboardings go on in")
-    steps: dict[Id, Id | None] = {}
-    modules: dict[Id, Id | None] = {}
+    steps: dict[Id, Id | None] = Field(default_factory=dict)
+    modules: dict[Id, Id | None] = Field(default_factory=dict)
 
 
 class Playbook(Rule):

@@ -12,7 +12,8 @@ from pydantic import ValidationError
 
 from onboarding.messages import EVENT_NAMES, HumanTouchKind
 from onboarding.models import LOCALES, Segment, problems
-from onboarding.playbook.model import ANCHORS, Does, Playbook, Send, Timer
+from onboarding.playbook.model import Does, Playbook, Timer
+from onboarding.playbook.terms import ANCHORS, Send
 
 PLAYBOOK_DIR = Path(__file__).resolve().parent.parent.parent / "playbooks"
 ENGINE_TEMPLATES = frozenset({"escalation", "task", "colleague_invitation"})

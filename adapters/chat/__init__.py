@@ -1,0 +1,1 @@
+"""Chat integrations: escalations and staff tasks as Slack messages and Teams cards."""

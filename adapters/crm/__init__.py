@@ -1,0 +1,1 @@
+"""CRM integrations: won deals become contracts (HubSpot, Salesforce); phase and status go back."""
