@@ -58,6 +58,10 @@ HISTORY_LIMIT = 2_000
 
 @workflow.defn
 class OnboardingWorkflow:
+    """With Worker Versioning (deployment.py), pinned to the worker build it started on: the
+    worker's default behavior, not declared here, since an unversioned worker may not send one.
+    Each continue-as-new starts the next run on the deployment's current build (AUTO_UPGRADE)."""
+
     @workflow.init
     def __init__(self, input: OnboardingInput) -> None:
         now, info = workflow.now(), workflow.info()
@@ -106,7 +110,11 @@ class OnboardingWorkflow:
                 self.apply(TeamAssigned(assignment=waiting_for_staff.result()))
                 waiting_for_staff = None
                 continue
-            if j.p.outcome == "cancelled" or (j.p.outcome, j.p.check_ins_sent) != began or self._history_full():
+            if (
+                j.p.outcome == "cancelled"
+                or (j.p.outcome, j.p.check_ins_sent) != began
+                or self._time_to_continue_as_new()
+            ):
                 break
             await self._wait_for_change(waiting_for_staff)
         if waiting_for_staff is not None:
@@ -117,7 +125,8 @@ class OnboardingWorkflow:
         self.show()
         if j.p.outcome != "cancelled":
             workflow.continue_as_new(
-                OnboardingInput(contract=j.contract, playbook=j.playbook, progress=j.p, chat=self.chat, crm=self.crm)
+                OnboardingInput(contract=j.contract, playbook=j.playbook, progress=j.p, chat=self.chat, crm=self.crm),
+                initial_versioning_behavior=workflow.ContinueAsNewVersioningBehavior.AUTO_UPGRADE,
             )
         return view.status(j, workflow.now())
 
@@ -146,7 +155,9 @@ class OnboardingWorkflow:
             wait_for_staff=wait,
         )
 
-    def _history_full(self) -> bool:
+    def _time_to_continue_as_new(self) -> bool:
+        """A long history. (A new worker build made current is no reason: a run stays on its build
+        and the next run, started at completion or a long history, moves to the current one.)"""
         info = workflow.info()
         return info.is_continue_as_new_suggested() or info.get_current_history_length() >= HISTORY_LIMIT
 
