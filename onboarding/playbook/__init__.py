@@ -12,6 +12,7 @@ from onboarding.playbook.model import (
     Reactions,
     Step,
     Timer,
+    Variant,
 )
 from onboarding.playbook.settings import Criterion, Pressure
 from onboarding.playbook.terms import ANCHORS, Escalate, Send, Task, parse_duration, text
@@ -48,6 +49,7 @@ __all__ = [
     "Step",
     "Task",
     "Timer",
+    "Variant",
     "collisions",
     "for_segment",
     "known_facts",

@@ -179,6 +179,14 @@ class Mapping(Rule):
     modules: dict[Id, Id | None] = Field(default_factory=dict)
 
 
+class Variant(Rule):
+    """An A/B test: this share of new onboardings in the segment follows another playbook file."""
+
+    name: Id
+    share: float = Field(gt=0, lt=1, description="0.5: half of new onboardings, picked by account id")
+    playbook: str = Field(min_length=1, max_length=200, description="the variant's file, beside this one")
+
+
 class Playbook(Rule):
     segment: Segment
     title: str
@@ -186,6 +194,8 @@ class Playbook(Rule):
         None, max_length=60, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._:-]*$", description="a human name for this version"
     )
     mapping: Mapping = Mapping()
+    variants: tuple[Variant, ...] = Field((), description="A/B tests; the rest of new onboardings follow this file")
+    variant: Id | None = Field(None, description="set by the engine: the variant this snapshot is (None: control)")
     touch_model: Literal["tech_touch", "low_touch", "high_touch"]
     length: Duration = Field(description="the standard length of the whole onboarding")
     modules: tuple[Module, ...] = ()
@@ -203,6 +213,15 @@ class Playbook(Rule):
     claim_within: Duration | None = Field(None, description="an escalation nobody claimed goes up after this")
     self_pause: bool = Field(False, description="customers may pause themselves, without the CSM")
     invite_outside_domain: bool = Field(False, description="customers may invite any address without approval")
+
+    @model_validator(mode="after")
+    def _variants_fit(self) -> Playbook:
+        names = [v.name for v in self.variants]
+        if len(set(names)) != len(names) or "control" in names:
+            raise ValueError("variants: each needs its own name, and 'control' names this playbook")
+        if sum(v.share for v in self.variants) >= 1:
+            raise ValueError("variants: the shares add up to 1 or more; leave some onboardings on this playbook")
+        return self
 
     @model_validator(mode="after")
     def _mapping_targets_exist(self) -> Playbook:
