@@ -67,6 +67,11 @@ async def one(c: Client, workflow_id: str, new: Playbook, now: datetime, dry_run
     head = f"{account}: {old_version} -> {new.version}"
     if old_version == new.version:
         return Outcome("skipped", [f"{account}: already on {new.version}; skipped"])
+    if state.playbook.variant != new.variant:
+        group = state.playbook.variant or "control"
+        hint = f"--variant {group}" if state.playbook.variant else "no --variant"
+        why = f"it is in the A/B test group {group!r}; roll that group's playbook out with {hint}"
+        return Outcome("refused", [f"{account}: refused: {why}"])
     until = horizon(state, new, now)
     try:
         predicted = forecast(state, now, until, new)
@@ -98,11 +103,13 @@ async def apply(
     ]
 
 
-async def roll(path: Path, where: str, dry_run: bool, by: str) -> Counter[str]:
+async def roll(path: Path, where: str, dry_run: bool, by: str, variant: str | None = None) -> Counter[str]:
     try:
         new = playbook.load(path, available())
     except playbook.PlaybookError as e:
         fail(str(e), code=2)
+    if variant is not None:
+        new = new.model_copy(update={"variant": variant})  # the group keeps its name in the report
     c = await client()
     ids = await matching(c, query_for(new.segment, where))
     now = datetime.now(UTC)
@@ -145,12 +152,16 @@ def rollout(
     ] = "",
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would change; change nothing.")] = False,
     by: Annotated[str, typer.Option(envvar=["CSM_ID", "USER"], show_envvar=False, help="Who rolls out.")] = "ops",
+    variant: Annotated[
+        str | None,
+        typer.Option(help="Change this A/B test group's playbook; without it only the control group is changed."),
+    ] = None,
 ) -> None:
     """Roll a playbook version out to onboardings in flight (only those of its segment).
 
     Example: python admin.py playbook rollout playbooks/smb.yaml --where "OnboardingPhase = 'early_training'" --dry-run
     """
-    counts = run(roll(file, where, dry_run, by))
+    counts = run(roll(file, where, dry_run, by, variant))
     typer.echo(summary(counts, dry_run))
     if counts["refused"] or counts["failed"]:
         raise typer.Exit(1)

@@ -256,3 +256,5 @@ class Status(BaseModel):
     days_to_first_value: float | None
     playbook: str | None = None
     """The playbook version followed: `label@hash` (None in answers from before versions)."""
+    variant: str | None = None
+    """The A/B test group it is in, when its playbook runs one."""

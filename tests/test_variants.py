@@ -13,6 +13,7 @@ from onboarding import playbook
 from onboarding.effects import Assignment, TimelineEntry
 from onboarding.journey import Journey, Progress, TeamAssigned
 from onboarding.variants import bucket, for_account, pick, snapshots
+from reports import report_page
 from reports.variants import lines
 from tests.test_journey import SIGNED, TEAM, journey
 from tests.test_kpi import NOW, db_url, report, start
@@ -98,6 +99,8 @@ def test_the_report_compares_the_groups_and_says_when_it_is_beyond_noise(db_url:
     assert test.statement == "short completes more often (92% vs 25%) than control, beyond noise at 95% (n=12 vs 12)."
     text = "\n".join(lines([test]))
     assert "control: 12 onboardings, completed 3 (25%), escalated 6 (50%)" in text
+    page = report_page.render(report(db_url))
+    assert "<h2>Playbook test: SMB</h2>" in page and "beyond noise at 95% (n=12 vs 12)" in page
 
 
 def test_a_small_difference_is_called_noise(db_url: str) -> None:
