@@ -7,6 +7,7 @@ year out, so a finished onboarding rests instead of adding load the journey neve
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
@@ -16,16 +17,39 @@ from onboarding import playbook
 from onboarding.models import Segment
 from onboarding.playbook import PLAYBOOK_DIR, Playbook, parse_duration
 
-DURATION_KEYS = {"after", "every", "planned", "length", "within", "yellow_after_inactive", "red_after_inactive"}
+DURATION_KEYS = {
+    "after",
+    "every",
+    "for",
+    "planned",
+    "length",
+    "within",
+    "due",
+    "window",
+    "claim_within",
+    "yellow_after_inactive",
+    "red_after_inactive",
+}
+CONDITION_KEYS = {"when", "unless"}
 DAY_SECONDS = 86_400
+_IN_A_PHRASE = re.compile(r"\b(\d+(?:\.\d+)?)(s|m|h|d|w)\b")
+
+
+def _seconds(value: Any, factor: float) -> str:
+    return f"{parse_duration(value).total_seconds() * factor:.6g}s"
 
 
 def _compress(data: Any, factor: float) -> Any:
     if isinstance(data, dict):
-        return {
-            k: f"{parse_duration(v).total_seconds() * factor:.6g}s" if k in DURATION_KEYS else _compress(v, factor)
-            for k, v in data.items()
-        }
+        out: dict[str, Any] = {}
+        for k, v in data.items():
+            if k in DURATION_KEYS:
+                out[k] = _seconds(v, factor)
+            elif k in CONDITION_KEYS:  # 'no activity for 3d' -> 'no activity for 0.45s'
+                out[k] = [_IN_A_PHRASE.sub(lambda m: _seconds(m[0], factor), str(c)) for c in v]
+            else:
+                out[k] = _compress(v, factor)
+        return out
     if isinstance(data, list):
         return [_compress(v, factor) for v in data]
     return data
