@@ -151,6 +151,18 @@ async def make_current_if_none(client: Client, build: str, seconds: float = 30) 
 
 async def settle(client: Client, build: str, mode: str) -> None:
     """After polling began: make this build current as `mode` says, and say where new onboardings go."""
+    try:
+        await _settle(client, build, mode)
+    except RPCError as e:
+        if e.status in (RPCStatusCode.UNIMPLEMENTED, RPCStatusCode.PERMISSION_DENIED):
+            raise RuntimeError(
+                f"the Temporal server refused Worker Versioning ({e.message}); upgrade it to 1.28 or later,"
+                " or run unversioned workers with WORKER_VERSIONING=off"
+            ) from None
+        raise
+
+
+async def _settle(client: Client, build: str, mode: str) -> None:
     if mode == "always":
         await wait_and_set(client, build)
         log.info("worker build %s is the current version of deployment %r", build, DEPLOYMENT)

@@ -52,6 +52,10 @@ async def onboarding(client: Client, account: str, phase: str) -> None:
     handle = await start(client, signed, task_queue=QUEUE)
     if phase == "early_training":
         await send.signal(handle, ProductEvent(name="first_login", id=f"{account}-login"))
+    await onboarding_in(client, account, phase)
+
+
+async def onboarding_in(client: Client, account: str, phase: str) -> None:
     for _ in range(100):
         if (await state(client, account)).progress is not None:
             s = await state(client, account)
@@ -118,6 +122,16 @@ async def test_a_dry_run_then_the_rollout_changes_exactly_what_it_said(live: Cli
     assert (await state(live, "acme-stuck")).playbook.version == v1
     status = await live.get_workflow_handle("onboarding-acme-training").query(send.STATUS_QUERY)
     assert status["playbook"] == v2 and status["phase"] == "training"
+
+    # An onboarding in an A/B test group is changed only by a rollout for that group.
+    variant = load(new.read_text()).model_copy(update={"variant": "short"})
+    signed = parse_contract(json.dumps(contract("smb", account_id="acme-group")))
+    await start(live, signed, plan=variant, task_queue=QUEUE)
+    await onboarding_in(live, "acme-group", "self_serve_setup")
+    code, grouped = await admin_says("playbook", "rollout", str(new), "--where", "WorkflowId = 'onboarding-acme-group'")
+    assert code == 1 and grouped[1] == (
+        "acme-group: refused: it is in the A/B test group 'short'; roll that group's playbook out with --variant short"
+    )
 
     # Run again (acme-training's phase is `training` now, so the query names it too): nothing more to do.
     code, again = await admin_says("playbook", "rollout", str(new), "--where", where.replace(")", ", 'training')"))
