@@ -97,6 +97,8 @@ async def test_a_dry_run_then_the_rollout_changes_exactly_what_it_said(live: Cli
     v1 = (await state(live, "acme-setup")).playbook.version
     v2 = load(new.read_text()).version
     where = "OnboardingPhase IN ('self_serve_setup', 'early_training')"
+    code, bad = await admin_says("playbook", "rollout", str(new), "--where", "OnboardingPhase = ", "--dry-run")
+    assert code == 2 and "--where: the visibility store refused the query" in "\n".join(bad)
 
     code, dry = await admin_says("playbook", "rollout", str(new), "--where", where, "--dry-run", "--by", "ops-ana")
     assert code == 1, dry  # one refusal
@@ -144,3 +146,11 @@ async def test_a_dry_run_then_the_rollout_changes_exactly_what_it_said(live: Cli
             break
         await asyncio.sleep(0.2)
     assert found == {"onboarding-acme-setup", "onboarding-acme-training"}
+
+
+def test_a_playbook_that_does_not_load_is_refused_before_anything_runs(tmp_path: Path) -> None:
+    text = v2_text().replace("{early_training: training}", "{early_training: nowhere}")
+    broken = write(tmp_path, "broken.yaml", text)
+    result = CliRunner().invoke(admin.app, ["playbook", "rollout", str(broken), "--dry-run"])
+    assert result.exit_code == 2
+    assert "mapping.phases.early_training: this playbook has no phase 'nowhere'" in result.output
