@@ -28,6 +28,7 @@ from temporalio.client import Client, WorkflowContinuedAsNewError, WorkflowUpdat
 import starter
 from adapters.email.local import eml_path
 from bench.floor import QUEUE, FloorWorkflow, Shape
+from bench.playbook import unpaced
 from onboarding.journey.state import onboarding_ref
 from onboarding.messages import HumanTouch, ModuleCompleted, ProductEvent
 from service import send
@@ -114,7 +115,7 @@ async def _at(start: float, n: int) -> None:
 
 async def engine_journey(client: Client, account_id: str) -> Trip:
     """Sign, play every step in turn, and wait until the onboarding completes."""
-    handle = await starter.start(client, contract(account_id))
+    handle = await starter.start(client, contract(account_id), unpaced("smb"))
     trip = Trip(handle.id, time.time())
     ref = onboarding_ref(handle.id, handle.result_run_id or "")
     for n, step in enumerate(STEPS):

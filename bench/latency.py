@@ -26,6 +26,7 @@ import starter
 from adapters.email.local import eml_path
 from bench import common
 from bench.journey import Trip, contract, engine_journey
+from bench.playbook import unpaced
 from bench.throughput import gated
 from onboarding.journey.state import onboarding_ref
 from onboarding.messages import ProductEvent
@@ -48,7 +49,7 @@ async def arrived(outbox: Path, key: str) -> None:
 
 async def one_at_a_time(client: Client, outbox: Path, account_id: str) -> Trip:
     """One onboarding on an otherwise idle worker: each event waits until the last one's emails are out."""
-    handle = await starter.start(client, contract(account_id))
+    handle = await starter.start(client, contract(account_id), unpaced("smb"))
     trip = Trip(handle.id, time.time())
     ref = onboarding_ref(handle.id, handle.result_run_id or "")
     await arrived(outbox, f"{ref}/signed.welcome")

@@ -62,3 +62,9 @@ def compressed(segment: Segment, seconds_per_day: float) -> Playbook:
     data["title"] = f"{raw['title']} (1 day = {seconds_per_day:g} s)"
     data["check_ins"] = [{"every": "365d"}]
     return playbook.parse(data, f"{segment} compressed", available())
+
+
+def unpaced(segment: Segment) -> Playbook:
+    """playbooks/<segment>.yaml without contact pressure: every touch goes the moment it is due,
+    so a benchmark times the engine, not the hours a playbook deliberately spaces emails by."""
+    return playbook.for_segment(segment, available()).model_copy(update={"pressure": None})

@@ -63,6 +63,8 @@ def named(line: str, fields: set[str], given_keys: set[str]) -> bool:
     """Does a problem line start with a field the model has, or a key the input had? (An empty
     key is shown as '(top level)', the name models.field_path gives an empty path.)"""
     names = fields | {key or "(top level)" for key in given_keys}
+    if line == NOT_TEXT_KEY:  # a key like "\ud800" has no name to give
+        return True
     return any(line.startswith((f"{name}:", f"{name}[", f"{name}.")) for name in names)
 
 

@@ -81,7 +81,7 @@ def test_a_contract_is_checked_like_a_signed_one() -> None:
         "  sales_rep: {name: Jordan, email: jordan@vendor.example}\n"
         "  success_criteria: [Online orders live]\n"
     ).splitlines()
-    assert message[0].startswith("journey.yaml:2: contract.account_id: String should match pattern")
+    assert message[0].startswith("journey.yaml:2: contract.account_id: expected an account id like brightpath-dental")
     assert message[1] == "journey.yaml:6: contract.contacts[0].email: expected an email address like name@company.com"
     assert refused("contract: {signed_at: 2026-01-01T00:00:00Z}\n") == (
         "journey.yaml:1: contract.signed_at: leave it out: the simulation signs the contract on day 0"

@@ -48,6 +48,7 @@ with workflow.unsafe.imports_passed_through():
     from onboarding.messages import BY_NAME, Message, Reassign
     from onboarding.models import StaffMember, Status, problems
     from workflows import attributes
+    from workflows.attributes import next_action
     from workflows.lanes import Lane
     from workflows.outside import for_outside, tell
     from workflows.records import ACTIVITY_TIMEOUT, RETRY, WAIT_FOR_STAFF, record
@@ -303,17 +304,13 @@ class OnboardingWorkflow:
             attributes.PAUSED: j.paused,
         }
         if self.next_action_shown:
-            nxt = j.next_due()[:1]
-            values[attributes.NEXT_ACTION] = nxt[0].key.rsplit(".", 1)[-1] if nxt else None
-            values[attributes.NEXT_ACTION_AT] = nxt[0].at if nxt else None
+            values |= next_action(j, now)
         if self.playbook_shown:
             if self.version[0] is not j.playbook:
                 self.version = (j.playbook, j.playbook.version)
             values[attributes.PLAYBOOK] = self.version[1]
         updates: list[SearchAttributeUpdate[Any]] = [
-            key.value_set(v) if v is not None else key.value_unset()
-            for key, v in values.items()
-            if self.shown.get(key.name) != v
+            key.value_set(v) for key, v in values.items() if self.shown.get(key.name) != v
         ]
         if updates:
             workflow.upsert_search_attributes(updates)

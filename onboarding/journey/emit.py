@@ -144,7 +144,9 @@ class Emitter(Where):
 
     def _defer(self, email: EmailRequest, slot: datetime, now: datetime) -> None:
         self.p.deferred.append(Deferred(not_before=slot, email=email))
-        self._record("deferred", email.template, "engine", now, to=email.to.role, detail=f"until {view.when(slot)}")
+        held = (slot - now).total_seconds() / 3600
+        detail = f"held {held:.3g} h"
+        self._record("deferred", email.template, "engine", now, to=email.to.role, detail=detail)
 
     def _release_deferred(self, now: datetime) -> None:
         """Deferred emails whose moment has come go, in the order they were deferred."""

@@ -192,7 +192,8 @@ def parse(data: Any, source: str, templates: set[str] | None = None) -> Playbook
     try:
         pb = Playbook.model_validate(data)
     except ValidationError as e:
-        raise PlaybookError("\n".join(f"{source}: {line}" for line in problems(e))) from None
+        lines = (line.replace("\n", "\\n") for line in problems(e))  # a key with a line break stays one line
+        raise PlaybookError("\n".join(f"{source}: {line}" for line in lines)) from None
     found = references(pb, templates, set(LOCALES) if templates is not None else None)
     if found:
         raise PlaybookError("\n".join(f"{source}: {where}: {msg}" for where, msg in found))
