@@ -20,6 +20,11 @@ RUN python /tmp/build/requirements.py /tmp/build/pyproject.toml > /tmp/build/req
     && pip install -r /tmp/build/requirements.txt \
     && rm -rf /tmp/build
 
+# The commit the image is built from: with the version in pyproject.toml, the worker's build id
+# in the deployment `onboarding` (docker build --build-arg GIT_COMMIT=$(git rev-parse --short=12 HEAD)).
+ARG GIT_COMMIT=""
+ENV GIT_COMMIT=${GIT_COMMIT}
+
 # The code, owned by root and read-only to the service user; only /data is writable.
 COPY . .
 # Its bytecode, compiled once here: the workflow sandbox imports workflows/onboarding.py afresh

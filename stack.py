@@ -33,6 +33,7 @@ import uvicorn
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
+import deployment
 from adapters.config import LOCAL, TASK_QUEUE, Settings
 from adapters.db import upgrade
 from adapters.web_ui import UiProxy
@@ -204,7 +205,9 @@ async def serve(port: int, ui_port: int, intake_port: int, fresh: bool = False) 
         since = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
         here = {"pid": os.getpid(), "port": port, "ui_port": ui_port, "intake_port": intake_port, "since": since}
         RUNNING.write_text(json.dumps(here))
-        async with build_worker(client, TASK_QUEUE):
+        version = deployment.version()
+        async with build_worker(client, TASK_QUEUE, version=version):
+            await deployment.settle(client, version.build_id, "always")  # the local stack runs one build
             print(f"Temporal server  127.0.0.1:{port}  (state in {LOCAL / 'temporal.db'})", flush=True)
             print(f"Temporal Web UI  http://localhost:{ui_port}", flush=True)
             print(

@@ -30,7 +30,7 @@ from typing import Any
 
 from temporalio import activity, workflow
 from temporalio.client import Client
-from temporalio.common import MetricMeter
+from temporalio.common import MetricMeter, WorkerDeploymentVersion
 from temporalio.runtime import (
     LogForwardingConfig,
     LoggingConfig,
@@ -47,6 +47,7 @@ from temporalio.worker import (
 )
 
 import activities
+import deployment
 from adapters.config import TASK_QUEUE, Settings
 from adapters.db import upgrade
 from cli.shutdown import exit_after
@@ -166,7 +167,11 @@ class _CountingInbound(ActivityInboundInterceptor):
 
 
 def build_worker(
-    client: Client, task_queue: str = TASK_QUEUE, tuning: Tuning | None = None, settings: Settings | None = None
+    client: Client,
+    task_queue: str = TASK_QUEUE,
+    tuning: Tuning | None = None,
+    settings: Settings | None = None,
+    version: WorkerDeploymentVersion | None = None,
 ) -> Worker:
     """The worker for the onboarding workflow and every activity, tuned as given (defaults otherwise).
 
@@ -191,6 +196,7 @@ def build_worker(
         graceful_shutdown_timeout=tuning.graceful_shutdown,
         max_task_queue_activities_per_second=tuning.emails_per_second or None,
         interceptors=[EngineInterceptor(runtime.metric_meter)],
+        deployment_config=deployment.config(version) if version else None,
     )
 
 
@@ -268,12 +274,16 @@ async def serve(tuning: Tuning) -> None:
     upgrade(settings.database_url)
     install_runtime(tuning.metrics_port)
     client = await connect()
-    worker = build_worker(client, TASK_QUEUE, tuning, settings)
+    version = deployment.version() if deployment.versioned() else None
+    worker = build_worker(client, TASK_QUEUE, tuning, settings, version)
     running = asyncio.create_task(worker.run())
+    if version is not None:
+        await deployment.settle(client, version.build_id, deployment.make_current_mode())
     stopping = asyncio.create_task(stop.wait())
     log.info(
-        "worker polling task queue %r (%d concurrent activities, %d cached workflows, %s emails/s, metrics %s)",
+        "worker polling task queue %r as %s (%d concurrent activities, %d cached workflows, %s emails/s, metrics %s)",
         TASK_QUEUE,
+        f"build {version.build_id} of deployment {deployment.DEPLOYMENT!r}" if version else "an unversioned worker",
         tuning.max_concurrent_activities,
         tuning.max_cached_workflows,
         tuning.emails_per_second or "unlimited",
@@ -291,7 +301,8 @@ async def serve(tuning: Tuning) -> None:
 def main() -> int:
     try:
         tuning = Tuning.from_env()
-    except TuningError as e:
+        deployment.versioned(), deployment.make_current_mode()
+    except (TuningError, deployment.SettingError) as e:
         print(f"worker settings refused:\n{e}", file=sys.stderr)
         return 2
     configure_logging(tuning.log_level)

@@ -29,6 +29,7 @@ PREFERRED = [
     "OnboardingDueAt",
     "OnboardingEscalated",
     "OnboardingPaused",
+    "OnboardingPlaybook",
 ]
 ONBOARDINGS = "WorkflowType = 'OnboardingWorkflow' AND ExecutionStatus = 'Running'"
 VIEWS = [

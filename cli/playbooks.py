@@ -7,11 +7,13 @@ from pathlib import Path
 import typer
 
 from adapters.email.render import available
+from cli import rollout
 from cli.common import fail
-from onboarding import playbook
+from onboarding import playbook, variants
 from reports.words import plural
 
-app = typer.Typer(help="Check the playbooks CS ops edit.", no_args_is_help=True)
+app = typer.Typer(help="Check the playbooks CS ops edit, and roll a new version out.", no_args_is_help=True)
+app.command()(rollout.rollout)
 
 
 @app.command()
@@ -28,6 +30,7 @@ def validate(
     for path in paths:
         try:
             pb = playbook.load(path, available())
+            variants.snapshots(pb, path.parent, available())
         except playbook.PlaybookError as e:
             errors.append(str(e))
             continue

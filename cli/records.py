@@ -23,7 +23,7 @@ from adapters.staff import Person, RosterError, StaffRole
 from cli.common import fail
 from cli.summary import table
 from onboarding.models import SEGMENTS, Segment, problems
-from reports import kpi, participation, report_page
+from reports import kpi, participation, report_page, variants
 from reports.words import SEGMENT_NAMES, plural
 
 staff_app = typer.Typer(
@@ -227,6 +227,7 @@ def text_report(r: kpi.Report) -> str:
     out += ["", "Capacity forecast (at the pace of the period):"]
     out += [f"  {f.sentence()}" for f in r.forecast]
     out += ["", *participation.lines(r.participation)]
+    out += variants.lines(r.variants)
     return "\n".join(out)
 
 

@@ -79,6 +79,7 @@ def describe_status(status: Status, details: str, now: datetime) -> str:
         else f"Ended      {s.state} in {s.phase_title}",
         f"Health     {s.health}: {s.health_reason}",
         f"Owner      {s.owner}",
+        *([f"Playbook   {s.playbook}" + (f" (A/B group {s.variant})" if s.variant else "")] if s.playbook else []),
         f"Steps      {steps}" + (f" ({'; '.join(listed)})" if listed else ""),
         f"Modules    {', '.join(s.modules_done) or 'none completed yet'}",
         f"Activity   {activity(s, now)}",

@@ -10,7 +10,7 @@ that names the field.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -202,6 +202,16 @@ class CorrectContact(Action):
     name: Name | None = None
 
 
+class ApplyPlaybook(Action):
+    """Ops roll a playbook version out to this onboarding in flight (`admin.py playbook rollout`).
+
+    `playbook` is the snapshot as JSON (validated by the journey: this module is below the
+    playbook language); `version` is the version it should carry, so a mismatch is refused."""
+
+    playbook: dict[str, Any]
+    version: str = Field(min_length=1, max_length=80)
+
+
 Message = ProductEvent | EmailFeedback | Action
 
 
@@ -240,6 +250,7 @@ CATALOGUE: tuple[Kind, ...] = (
     Kind("hand_step", HandStep, "update", "a step goes to another person on the plan"),
     Kind("request_pause", RequestPause, "update", "the customer asks to pause"),
     Kind("approve_invite", ApproveInvite, "update", "an invitation outside the customer's domain may go"),
+    Kind("apply_playbook", ApplyPlaybook, "update", "another playbook version, rolled out to this onboarding"),
 )
 BY_NAME: dict[str, Kind] = {k.name: k for k in CATALOGUE}
 _BY_MODEL: dict[type[Message], Kind] = {k.model: k for k in CATALOGUE}

@@ -254,3 +254,7 @@ class Status(BaseModel):
     due_at: datetime
     completed_at: datetime | None
     days_to_first_value: float | None
+    playbook: str | None = None
+    """The playbook version followed: `label@hash` (None in answers from before versions)."""
+    variant: str | None = None
+    """The A/B test group it is in, when its playbook runs one."""

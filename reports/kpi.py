@@ -43,6 +43,7 @@ from onboarding.models import SEGMENTS, VENDOR_ROLES, Segment
 from onboarding.playbook import Playbook
 from reports.participation import Participation, participation
 from reports.tasks import TaskCounts, task_counts
+from reports.variants import Comparison, compare
 from reports.words import SEGMENT_NAMES, plural
 
 DAY = timedelta(days=1)
@@ -160,6 +161,8 @@ class Report(BaseModel):
     people: list[PersonLoad]
     forecast: list[Forecast]
     participation: Participation
+    variants: list[Comparison] = []
+    """Playbook A/B tests: each segment's groups side by side (reports/variants.py)."""
 
 
 # ---- figures --------------------------------------------------------------------------------
@@ -416,4 +419,5 @@ def report(db: Session, now: datetime, since: datetime | None = None, segment: S
             )
         ],
         participation=participation(onboardings, events),
+        variants=compare(onboardings, events, tasks),
     )

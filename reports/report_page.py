@@ -226,6 +226,31 @@ def participation_view(report: Report) -> dict[str, object]:
     }
 
 
+def variants_view(report: Report) -> list[dict[str, object]]:
+    """Each playbook A/B test: its groups side by side and the plain statement on noise."""
+    return [
+        {
+            "segment": SEGMENT_LABELS.get(c.segment, c.segment),
+            "statement": c.statement,
+            "table": Table(
+                ["group", "onboardings", "completed", "escalated", "time to first value (median days)"],
+                [
+                    [
+                        g.variant,
+                        g.onboardings,
+                        f"{g.completed} ({g.completion:.0%})",
+                        f"{g.escalated} ({g.escalation:.0%})",
+                        "-" if g.median_days is None else f"{g.median_days:g}",
+                    ]
+                    for g in c.groups
+                ],
+                {1},
+            ),
+        }
+        for c in report.variants
+    ]
+
+
 def render(report: Report) -> str:
     """The whole page."""
     survey = report.survey
@@ -251,4 +276,5 @@ def render(report: Report) -> str:
         },
         forecast=[f.sentence() for f in report.forecast],
         participation=participation_view(report),
+        variants=variants_view(report),
     )

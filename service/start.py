@@ -26,7 +26,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from adapters.config import TASK_QUEUE
 from adapters.email.render import available
 from adapters.integrations import IntegrationConfigError, Integrations
-from onboarding import playbook
+from onboarding import playbook, variants
 from onboarding.journey import OnboardingInput
 from onboarding.models import Contract, Status, problems
 from onboarding.playbook import Playbook
@@ -96,7 +96,8 @@ async def start(
     the account has an open onboarding; after one that ended, the same workflow id starts a new run.
     """
     segment = contract.picked_segment()
-    plan = plan or playbook.for_segment(segment, available())
+    templates = available()
+    plan = plan or variants.for_account(playbook.for_segment(segment, templates), contract.account_id, templates)
     try:
         return await client.start_workflow(
             WORKFLOW,

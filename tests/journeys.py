@@ -118,3 +118,26 @@ async def chatty_product(env: WorkflowEnvironment, run: Run) -> None:
             await asyncio.gather(*events)
     await run.act(SuccessCriteriaMet(evidence="2,400 bookings made online"))
     await env.sleep(8 * DAY)
+
+
+async def smb_rollout(env: WorkflowEnvironment, run: Run) -> None:
+    """The SMB happy path with a playbook rollout on day 2 (early training renamed `training`,
+    its nudge sooner), sent twice as an interrupted rollout run again would; ends in check-ins."""
+    from onboarding.messages import ApplyPlaybook
+    from tests.rollout_playbooks import load, v2_text
+
+    v2 = load(v2_text())
+    await env.sleep(timedelta(hours=4))
+    await run.act(HumanTouch(touch="personal_welcome", by="csm-leo"))
+    await run.event("first_login")
+    await env.sleep(2 * DAY)
+    for _ in range(2):
+        await run.act(ApplyPlaybook(playbook=v2.model_dump(mode="json"), version=v2.version, by="ops-ana"))
+    assert (await run.status()).phase == "training"
+    await run.act(ModuleCompleted(module="quick_start"))
+    for days in (1, 6, 6, 6, 6):
+        await env.sleep(days * DAY)
+        await run.event("key_action", action="booking_page_published")
+    await env.sleep(3 * DAY)
+    await run.event("survey_answer", goal_reached=True, csat=5, ces=2)
+    await env.sleep(8 * DAY)

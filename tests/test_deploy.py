@@ -110,11 +110,12 @@ async def test_the_namespace_script_creates_the_namespace_and_attributes_on_a_re
 
 
 def test_the_engine_services_run_the_worker_the_migrations_and_the_intake() -> None:
-    assert ENGINE.keys() == {"engine-migrate", "worker", "intake"}
+    assert ENGINE.keys() == {"engine-migrate", "worker", "intake", "worker-current"}
     assert all(s["build"] == "." for s in ENGINE.values())
     assert SERVICES["worker"]["command"] == ["python", "worker.py"]
     assert SERVICES["engine-migrate"]["command"] == ["python", "admin.py", "db", "upgrade"]
     assert SERVICES["intake"]["command"] == ["python", "starter.py", "serve"]
+    assert SERVICES["worker-current"]["command"] == ["python", "deployment.py", "set-current"]
 
 
 def test_the_migration_job_brings_a_database_to_the_schema(tmp_path: Path) -> None:

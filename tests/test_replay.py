@@ -36,6 +36,8 @@ def test_the_histories_cover_every_segment_every_kind_of_run() -> None:
     names = {p.stem for p in HISTORIES}
     for journey in ("smb_happy_path", "mid_market_happy_path", "enterprise_worst_case", "smb_chatty_product"):
         assert f"v3_{journey}.run1" in names and f"v3_{journey}.run2" in names, journey
+    # A run that received a playbook rollout (twice: the second is a no-op).
+    assert "v4_smb_rollout.run1" in names and "apply_playbook" in (HISTORY_DIR / "v4_smb_rollout.run1.json").read_text()
     chatty = [load(p) for p in HISTORIES if "chatty" in p.stem]
     # The chatty product's onboarding continued as new before it completed: a run in the middle.
     assert len(chatty) >= 3 and all(

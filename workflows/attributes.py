@@ -17,8 +17,10 @@ PAUSED = SearchAttributeKey.for_bool("OnboardingPaused")
 NEXT_ACTION = SearchAttributeKey.for_keyword("OnboardingNextAction")
 """The rule that acts next (`setup_day1`, `weekly_sync`): a rule's id, never a person's."""
 NEXT_ACTION_AT = SearchAttributeKey.for_datetime("OnboardingNextActionAt")
+PLAYBOOK = SearchAttributeKey.for_keyword("OnboardingPlaybook")
+"""The playbook version the onboarding follows: `label@hash`, or the content hash alone."""
 
-ALL = (SEGMENT, PHASE, HEALTH, OWNER, DUE_AT, ESCALATED, PAUSED, NEXT_ACTION, NEXT_ACTION_AT)
+ALL = (SEGMENT, PHASE, HEALTH, OWNER, DUE_AT, ESCALATED, PAUSED, NEXT_ACTION, NEXT_ACTION_AT, PLAYBOOK)
 
 
 def next_action(j: Journey, now: datetime) -> dict[Any, Any]:

@@ -59,6 +59,10 @@ HISTORY_LIMIT = 2_000
 
 @workflow.defn
 class OnboardingWorkflow:
+    """With Worker Versioning (deployment.py), pinned to the worker build it started on: the
+    worker's default behavior, not declared here, since an unversioned worker may not send one.
+    Each continue-as-new starts the next run on the deployment's current build (AUTO_UPGRADE)."""
+
     @workflow.init
     def __init__(self, input: OnboardingInput) -> None:
         now, info = workflow.now(), workflow.info()
@@ -69,6 +73,9 @@ class OnboardingWorkflow:
         self.mail: Lane[Effect] = Lane(self._send, lambda a, b: False)
         self.one_batch = workflow.patched("records-in-one-batch")
         self.next_action_shown = workflow.patched("next-action-attributes")
+        self.playbook_shown = workflow.patched("playbook-version-attribute")
+        self.version: tuple[object, str] = (None, "")
+        """The playbook snapshot last shown and its version (hashing it on every loop is waste)."""
         """Runs from before it wrote timeline rows in a batch and each task change in an activity of its own."""
         self.records: Lane[Effect] = Lane(
             self._record, lambda a, b: self.one_batch or (isinstance(a, TimelineEntry) and type(a) is type(b))
@@ -104,7 +111,11 @@ class OnboardingWorkflow:
                 self.apply(TeamAssigned(assignment=waiting_for_staff.result()))
                 waiting_for_staff = None
                 continue
-            if j.p.outcome == "cancelled" or (j.p.outcome, j.p.check_ins_sent) != began or self._history_full():
+            if (
+                j.p.outcome == "cancelled"
+                or (j.p.outcome, j.p.check_ins_sent) != began
+                or self._time_to_continue_as_new()
+            ):
                 break
             await self._wait_for_change(waiting_for_staff)
         if waiting_for_staff is not None:
@@ -115,7 +126,8 @@ class OnboardingWorkflow:
         self.show()
         if j.p.outcome != "cancelled":
             workflow.continue_as_new(
-                OnboardingInput(contract=j.contract, playbook=j.playbook, progress=j.p, chat=self.chat, crm=self.crm)
+                OnboardingInput(contract=j.contract, playbook=j.playbook, progress=j.p, chat=self.chat, crm=self.crm),
+                initial_versioning_behavior=workflow.ContinueAsNewVersioningBehavior.AUTO_UPGRADE,
             )
         return view.status(j, workflow.now())
 
@@ -144,7 +156,9 @@ class OnboardingWorkflow:
             wait_for_staff=wait,
         )
 
-    def _history_full(self) -> bool:
+    def _time_to_continue_as_new(self) -> bool:
+        """A long history. (A new worker build made current is no reason: a run stays on its build
+        and the next run, started at completion or a long history, moves to the current one.)"""
         info = workflow.info()
         return info.is_continue_as_new_suggested() or info.get_current_history_length() >= HISTORY_LIMIT
 
@@ -237,6 +251,12 @@ class OnboardingWorkflow:
         return view.status(self.journey, workflow.now())
 
     @workflow.query
+    def get_state(self) -> OnboardingInput:
+        """The contract, the playbook snapshot and the progress: what a rollout's dry run simulates."""
+        j = self.journey
+        return OnboardingInput(contract=j.contract, playbook=j.playbook, progress=j.p)
+
+    @workflow.query
     def get_plan(self) -> Plan:
         """The customer's plan, as the portal shows it."""
         return plan(self.journey)
@@ -285,6 +305,10 @@ class OnboardingWorkflow:
         }
         if self.next_action_shown:
             values |= next_action(j, now)
+        if self.playbook_shown:
+            if self.version[0] is not j.playbook:
+                self.version = (j.playbook, j.playbook.version)
+            values[attributes.PLAYBOOK] = self.version[1]
         updates: list[SearchAttributeUpdate[Any]] = [
             key.value_set(v) for key, v in values.items() if self.shown.get(key.name) != v
         ]

@@ -7,9 +7,11 @@ from typing import Any
 
 from onboarding.effects import CalendarInvite, CancelRequest, EmailRequest
 from onboarding.journey.events import Events
+from onboarding.journey.migrate import migrate, snapshot
 from onboarding.journey.state import Kickoff, Person
 from onboarding.messages import (
     Action,
+    ApplyPlaybook,
     ApproveInvite,
     Cancel,
     ClaimEscalation,
@@ -42,6 +44,8 @@ class Actions(Events):
         """Apply one action; the timeline row says who did what (`progress`: it counts as activity)."""
         if isinstance(a, Reassign):
             return  # applied once the roster has answered (OwnerFound)
+        if isinstance(a, ApplyPlaybook) and a.version == self.playbook.version:
+            return  # a rollout run again: this onboarding follows that version already
         detail, progress, data = self._act(a, now)
         if progress:
             self.p.last_activity_at = now
@@ -118,9 +122,18 @@ class Actions(Events):
             return a.escalation, False, {"escalation": a.escalation}
         if isinstance(a, ScheduleKickoff):
             return self._schedule_kickoff(a, now), False, {}
+        if isinstance(a, ApplyPlaybook):
+            return self._switch_playbook(a)
         assert isinstance(a, CorrectContact), a
         self._correct_contact(a, now)
         return f"{a.role} address corrected", False, {}
+
+    def _switch_playbook(self, a: ApplyPlaybook) -> tuple[str, bool, dict[str, Any]]:
+        """Follow another playbook version from now on, the state mapped onto it by id."""
+        new, before = snapshot(a.playbook, a.version), self.playbook.version
+        self.p = migrate(self.p, self.playbook, new)
+        self.playbook = new
+        return f"playbook {before} -> {new.version}", False, {"from": before, "to": new.version}
 
     # ---- steps ---------------------------------------------------------------------------
 

@@ -12,7 +12,9 @@ from datetime import datetime
 from difflib import get_close_matches
 from typing import TYPE_CHECKING
 
+from onboarding.journey.migrate import migrate, snapshot
 from onboarding.messages import (
+    ApplyPlaybook,
     ApproveInvite,
     Cancel,
     ClaimEscalation,
@@ -85,6 +87,8 @@ def refusal(j: Where, m: Message, now: datetime) -> str | None:
 
 
 def _onboarding_refusal(j: Where, m: Message, now: datetime) -> str | None:
+    if isinstance(m, ApplyPlaybook):
+        return _rollout_refusal(j, m)
     if isinstance(m, KickoffDone) and j.has("kickoff_done"):
         return f"kickoff is already recorded as done (on {j.p.facts['kickoff_done']:%Y-%m-%d})"
     if isinstance(m, ModuleCompleted):
@@ -109,6 +113,18 @@ def _onboarding_refusal(j: Where, m: Message, now: datetime) -> str | None:
             return "at: expected a time in the future for the kickoff"
     if isinstance(m, Resume) and not j.paused:
         return "the onboarding is not paused"
+    return None
+
+
+def _rollout_refusal(j: Where, m: ApplyPlaybook) -> str | None:
+    """A snapshot that does not parse, is not the version named, or cannot be mapped; the
+    version the onboarding already follows is no refusal (applying it again changes nothing)."""
+    try:
+        new = snapshot(m.playbook, m.version)
+        if new.version != j.playbook.version:
+            migrate(j.p, j.playbook, new)
+    except ValueError as e:
+        return str(e)
     return None
 
 

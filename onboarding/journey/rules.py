@@ -112,6 +112,10 @@ class Journey(Actions):
             if self.contract.handover.complete(self.playbook.handover.requires):
                 self.p.facts.setdefault("touch:sales_handover", self.signed_at)
             self.p.facts.setdefault("signed", self.signed_at)
+            if self.playbook.variants or self.playbook.variant:  # an A/B test: the report compares groups
+                group = self.playbook.variant or "control"
+                data = {"variant": group, "version": self.playbook.version}
+                self._record("event", "playbook_variant", "engine", now, detail=group, data=data)
             self._enter(self.phase, now, f"{self.title(self.phase.title)} begins", react="signed")
         if first:
             early, self.p.early = self.p.early, []

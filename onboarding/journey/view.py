@@ -65,6 +65,8 @@ def status(j: Where, now: datetime) -> Status:
         due_at=j.due_at(),
         completed_at=j.p.completed_at,
         days_to_first_value=j.days_to_first_value(),
+        playbook=j.playbook.version,
+        variant=j.playbook.variant or ("control" if j.playbook.variants else None),
     )
 
 

@@ -3,6 +3,7 @@
 from onboarding.playbook.model import (
     Deadline,
     Does,
+    Mapping,
     Module,
     Offset,
     Phase,
@@ -11,6 +12,7 @@ from onboarding.playbook.model import (
     Reactions,
     Step,
     Timer,
+    Variant,
 )
 from onboarding.playbook.settings import Criterion, Pressure
 from onboarding.playbook.terms import ANCHORS, Escalate, Send, Task, parse_duration, text
@@ -34,6 +36,7 @@ __all__ = [
     "Deadline",
     "Does",
     "Escalate",
+    "Mapping",
     "Module",
     "Offset",
     "Phase",
@@ -46,6 +49,7 @@ __all__ = [
     "Step",
     "Task",
     "Timer",
+    "Variant",
     "collisions",
     "for_segment",
     "known_facts",

@@ -11,6 +11,8 @@ on facts; reactions answer messages. Texts people read are given per locale.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import Annotated, Any, Literal
@@ -166,9 +168,34 @@ class Reactions(Rule):
     success: tuple[Reaction, ...] = ()
 
 
+class Mapping(Rule):
+    """Where the ids of the version before went: renamed (old -> new id) or removed (old -> null).
+
+    A rollout maps each onboarding's state by id; an id the state holds that this version
+    neither has nor maps here is refused, with its name, instead of being guessed."""
+
+    phases: dict[Id, Id] = Field({}, description="a removed phase must name the phase its onboardings go on in")
+    steps: dict[Id, Id | None] = Field(default_factory=dict)
+    modules: dict[Id, Id | None] = Field(default_factory=dict)
+
+
+class Variant(Rule):
+    """An A/B test: this share of new onboardings in the segment follows another playbook file."""
+
+    name: Id
+    share: float = Field(gt=0, lt=1, description="0.5: half of new onboardings, picked by account id")
+    playbook: str = Field(min_length=1, max_length=200, description="the variant's file, beside this one")
+
+
 class Playbook(Rule):
     segment: Segment
     title: str
+    label: str | None = Field(
+        None, max_length=60, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._:-]*$", description="a human name for this version"
+    )
+    mapping: Mapping = Mapping()
+    variants: tuple[Variant, ...] = Field((), description="A/B tests; the rest of new onboardings follow this file")
+    variant: Id | None = Field(None, description="set by the engine: the variant this snapshot is (None: control)")
     touch_model: Literal["tech_touch", "low_touch", "high_touch"]
     length: Duration = Field(description="the standard length of the whole onboarding")
     modules: tuple[Module, ...] = ()
@@ -186,6 +213,41 @@ class Playbook(Rule):
     claim_within: Duration | None = Field(None, description="an escalation nobody claimed goes up after this")
     self_pause: bool = Field(False, description="customers may pause themselves, without the CSM")
     invite_outside_domain: bool = Field(False, description="customers may invite any address without approval")
+
+    @model_validator(mode="after")
+    def _variants_fit(self) -> Playbook:
+        names = [v.name for v in self.variants]
+        if len(set(names)) != len(names) or "control" in names:
+            raise ValueError("variants: each needs its own name, and 'control' names this playbook")
+        if sum(v.share for v in self.variants) >= 1:
+            raise ValueError("variants: the shares add up to 1 or more; leave some onboardings on this playbook")
+        return self
+
+    @model_validator(mode="after")
+    def _mapping_targets_exist(self) -> Playbook:
+        targets = (
+            ("phases", self.mapping.phases, {p.id for p in self.phases}),
+            ("steps", self.mapping.steps, {s.id for p in self.phases for s in p.steps}),
+            ("modules", self.mapping.modules, set(self.module_ids())),
+        )
+        for what, renames, ids in targets:
+            for old, new in renames.items():
+                if new is not None and new not in ids:
+                    raise ValueError(f"mapping.{what}.{old}: this playbook has no {what[:-1]} {new!r}")
+        return self
+
+    @property
+    def content_hash(self) -> str:
+        """12 hex digits of the SHA-256 of everything but the label: equal rules, equal hash.
+
+        Computed each time (a cached value would survive `model_copy(update=...)`)."""
+        content = json.dumps(self.model_dump(mode="json", exclude={"label"}), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(content.encode()).hexdigest()[:12]
+
+    @property
+    def version(self) -> str:
+        """`label@hash` (or the hash alone): what the search attribute OnboardingPlaybook shows."""
+        return f"{self.label}@{self.content_hash}" if self.label else self.content_hash
 
     def phase(self, phase_id: str) -> Phase:
         return next(p for p in self.phases if p.id == phase_id)

@@ -1,4 +1,4 @@
-"""Record workflow histories from real runs: `python -m tests.histories.record v3`.
+"""Record workflow histories from real runs: `python -m tests.histories.record v3 [JOURNEY ...]`.
 
 Run it when a workflow change is released; keep the old files too. tests/test_replay.py
 replays every saved history against the current workflow code, so a change that would
@@ -26,7 +26,7 @@ from adapters.config import Settings
 from adapters.db import upgrade
 from connection import binary, register_search_attributes
 from tests.conftest import Run, begin
-from tests.journeys import chatty_product, enterprise_worst_case, mid_market_happy_path, smb_happy_path
+from tests.journeys import chatty_product, enterprise_worst_case, mid_market_happy_path, smb_happy_path, smb_rollout
 from worker import build_worker
 
 HERE = Path(__file__).resolve().parent
@@ -35,6 +35,7 @@ JOURNEYS: dict[str, tuple[str, Callable[[WorkflowEnvironment, Run], Awaitable[No
     "mid_market_happy_path": ("mid_market", mid_market_happy_path),
     "enterprise_worst_case": ("enterprise", enterprise_worst_case),
     "smb_chatty_product": ("smb", chatty_product),
+    "smb_rollout": ("smb", smb_rollout),
 }
 
 
@@ -49,13 +50,15 @@ async def runs(run: Run) -> list[WorkflowHistory]:
     return histories
 
 
-async def record(tag: str) -> None:
+async def record(tag: str, only: list[str]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         settings = replace(
             Settings.from_env(), database_url=f"sqlite:///{tmp}/onboarding.db", outbox_dir=Path(tmp) / "outbox"
         )
         upgrade(settings.database_url)
         for name, (segment, journey) in JOURNEYS.items():
+            if only and name not in only:
+                continue
             async with await WorkflowEnvironment.start_time_skipping(
                 test_server_existing_path=binary("temporal-test-server"),
                 data_converter=pydantic_data_converter,
@@ -74,4 +77,4 @@ async def record(tag: str) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(record(sys.argv[1] if len(sys.argv) > 1 else "v3"))
+    asyncio.run(record(sys.argv[1] if len(sys.argv) > 1 else "v3", sys.argv[2:]))
