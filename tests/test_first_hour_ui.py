@@ -18,7 +18,9 @@ def test_a_first_visit_shows_segment_phase_health_and_owner_columns_and_the_save
         page = browser.new_context(viewport={"width": 1920, "height": 800}).new_page()  # nothing stored: a first visit
         page.goto(f"{live.ui_url}/namespaces/default/workflows")
         listed = page.get_by_role("row").filter(has_text=f"onboarding-{account}")
-        until(lambda: bool(listed.count()) and "csm-leo" in listed.first.inner_text(), page)  # visibility catches up
+        until(
+            lambda: bool(listed.count()) and "csm-leo" in listed.first.inner_text(), page, 120
+        )  # visibility catches up
         header = page.get_by_role("row").first.inner_text()
         for column in ("OnboardingSegment", "OnboardingPhase", "OnboardingHealth", "OnboardingOwner"):
             assert column in header
