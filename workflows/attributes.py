@@ -24,16 +24,11 @@ ALL = (SEGMENT, PHASE, HEALTH, OWNER, DUE_AT, ESCALATED, PAUSED, NEXT_ACTION, NE
 
 
 def next_action(j: Journey, now: datetime) -> dict[Any, Any]:
-    """What the onboarding does next and when: a timer's rule id, else the check-in, the pause's
-    end or 'check' (a health or phase date); an ended onboarding keeps its last time."""
-    wake = j.next_wake(now)
-    if wake is None:
-        return {NEXT_ACTION: "none"}
+    """The rule that acts next and when; after onboarding, the next check-in. While nothing is
+    scheduled (a pause, a phase waiting on the customer) the last values stay: they change only
+    when the plan does, so the history does not grow by an upsert on every wake."""
     due = j.next_due()[:1]
-    if due and due[0].at == wake:
-        name = due[0].key.rsplit(".", 1)[-1]
-    elif j.p.outcome == "completed":
-        name = "check_in"
-    else:
-        name = "pause_ends" if j.paused else "check"
-    return {NEXT_ACTION: name, NEXT_ACTION_AT: wake}
+    if due:
+        return {NEXT_ACTION: due[0].key.rsplit(".", 1)[-1], NEXT_ACTION_AT: due[0].at}
+    check_in = j.next_check_in()
+    return {NEXT_ACTION: "check_in", NEXT_ACTION_AT: check_in} if check_in else {}

@@ -76,7 +76,6 @@ class OnboardingWorkflow:
         self.playbook_shown = workflow.patched("playbook-version-attribute")
         self.version: tuple[object, str] = (None, "")
         """The playbook snapshot last shown and its version (hashing it on every loop is waste)."""
-        """Runs from before it wrote timeline rows in a batch and each task change in an activity of its own."""
         self.records: Lane[Effect] = Lane(
             self._record, lambda a, b: self.one_batch or (isinstance(a, TimelineEntry) and type(a) is type(b))
         )
