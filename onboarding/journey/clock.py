@@ -13,6 +13,7 @@ from typing import Any
 from onboarding.effects import Effect
 from onboarding.journey.emit import Emitter
 from onboarding.journey.state import Fired, Interval, Scheduled
+from onboarding.journey.where import unclaimed
 from onboarding.playbook import Phase, Send
 
 
@@ -120,9 +121,7 @@ class Clock(Emitter):
         if within is None or up is None:
             return
         for esc in self.open_escalations():
-            if self.next_unclaimed() is None or esc.opened_at + within > now:
-                continue
-            if esc.kind != "escalation" or esc.claimed_by or esc.escalated_up or esc.to == "cs_manager":
+            if not unclaimed(esc) or esc.opened_at + within > now:
                 continue
             esc.escalated_up = True
             self._reassign_task(esc, up.id, "engine", now)

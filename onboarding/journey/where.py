@@ -273,7 +273,7 @@ class Where(People):
         within = self.playbook.claim_within
         if within is None:
             return None
-        waiting = [e.opened_at + within for e in self.open_escalations() if _unclaimed(e)]
+        waiting = [e.opened_at + within for e in self.open_escalations() if unclaimed(e)]
         return min(waiting, default=None)
 
     def days_to_first_value(self) -> float | None:
@@ -282,7 +282,8 @@ class Where(People):
         return round((self.p.completed_at - self.signed_at) / DAY, 2)
 
 
-def _unclaimed(e: Escalation) -> bool:
+def unclaimed(e: Escalation) -> bool:
+    """An escalation that goes up to the CS manager if nobody claims it in time."""
     return e.kind == "escalation" and e.claimed_by is None and not e.escalated_up and e.to != "cs_manager"
 
 
