@@ -11,11 +11,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, insert, select, update
+from sqlmodel import Session, col, select, update
 from temporalio import activity
 
 from adapters.config import Settings
-from adapters.db import HumanTask, Onboarding, OutboxEmail, TimelineEvent, engine
+from adapters.db import HumanTask, Onboarding, OutboxEmail, TimelineEvent, engine, insert_new
 from onboarding.effects import (
     CancelRequest,
     ClaimRequest,
@@ -55,19 +55,17 @@ class Records:
     @activity.defn
     def record_timeline(self, entries: list[TimelineEntry]) -> int:
         """Insert the entries not yet recorded and apply them to the onboarding; returns how many were new."""
+        if not entries:
+            return 0
         with Session(self.engine) as db:
-            keys = [e.key for e in entries]
-            known = set(db.exec(select(TimelineEvent.key).where(col(TimelineEvent.key).in_(keys))).all())
-            new = [e for e in entries if e.key not in known]
-            # One lookup per account, before anything is added: a query after an add flushes it first.
-            accounts = dict.fromkeys(e.account_id for e in new)
-            onboardings = {account: _onboarding(db, account) for account in accounts}
+            rows = insert_new(db, TimelineEvent, "key").values([e.model_dump() for e in entries])
+            stored = set(db.scalars(rows.returning(col(TimelineEvent.key))))
+            new = [e for e in entries if e.key in stored]
+            onboardings = {account: _onboarding(db, account) for account in dict.fromkeys(e.account_id for e in new)}
             for entry in new:
                 onboarding = onboardings[entry.account_id]
                 if onboarding is not None:
                     apply(onboarding, entry)
-            if new:  # one multi-row INSERT, without the ORM's per-object bookkeeping
-                db.execute(insert(TimelineEvent), [e.model_dump() for e in new])
             db.add_all(o for o in onboardings.values() if o is not None)
             db.commit()
             return len(new)

@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import JSON, Column, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
-from sqlmodel import Field, SQLModel, create_engine
+from sqlalchemy.sql.dml import Insert
+from sqlmodel import Field, Session, SQLModel, create_engine
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -161,6 +163,13 @@ def engine(url: str) -> Engine:
         event.listen(eng, "connect", _sqlite_pragmas)
         return eng
     return create_engine(url, pool_pre_ping=True, hide_parameters=True)
+
+
+def insert_new(db: Session, table: type[SQLModel], unique: str) -> Insert:
+    """An INSERT that skips rows whose `unique` column is already stored (ON CONFLICT DO
+    NOTHING), on SQLite and PostgreSQL alike: one statement, where a lookup first takes two."""
+    dialect = postgresql if db.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(table).on_conflict_do_nothing(index_elements=[unique])
 
 
 def upgrade(url: str) -> None:

@@ -15,10 +15,9 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy import func
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
-from adapters.db import Onboarding, Staff
+from adapters.db import Onboarding, Staff, insert_new
 from onboarding.models import Segment, StaffMember, problems
 
 StaffRole = Literal["csm", "implementation_specialist", "cs_manager", "ongoing_csm"]
@@ -82,8 +81,7 @@ def seed_if_empty(db: Session, roster_file: Path) -> None:
     if db.exec(select(func.count()).select_from(Staff)).one():
         return
     rows = [p.model_dump() for p in load(roster_file).people]
-    insert = postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert
-    db.execute(insert(Staff).values(rows).on_conflict_do_nothing(index_elements=["id"]))
+    db.execute(insert_new(db, Staff, "id").values(rows))
     db.commit()
 
 

@@ -2,15 +2,18 @@
 
 Each segment's happy path and worst case (bench/scenarios/: every nudge and escalation, a
 pause, red flags, a late success) run through the simulator (the real workflow, playbook and
-activities on the time-skipping server). The onboarding is its first run, from the signed
-contract to completion; the check-in cadence after it continues as new in small runs of its
-own, counted separately. Temporal warns at 10,240 events or 10 MB of history, and refuses a
-single payload over 2 MB.
+activities on the time-skipping server). The onboarding is every run from the signed contract
+to completion (a run continues as new past workflows.onboarding.HISTORY_LIMIT events): their
+events and bytes together, and the largest run's events, which is what a worker replays when
+it rebuilds an evicted run. The check-in cadence after completion continues as new in small
+runs of its own, counted separately. Temporal warns at 10,240 events or 10 MB of history, and
+refuses a single payload over 2 MB.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 import time
 from collections import Counter
@@ -98,6 +101,36 @@ async def runs_of(client: Client, workflow_id: str, first_run: str) -> list[list
     return out
 
 
+def until_completion(runs: list[list[HistoryEvent]]) -> int:
+    """How many of the runs are the onboarding: up to the one that continued as new with an
+    outcome (completed), or the last run."""
+    for i, events in enumerate(runs):
+        moved = events[-1].workflow_execution_continued_as_new_event_attributes if events else None
+        if moved is None or not moved.input.payloads:
+            return i + 1
+        progress = json.loads(moved.input.payloads[0].data).get("progress") or {}
+        if progress.get("outcome", "active") != "active":
+            return i + 1
+    return len(runs)
+
+
+def together(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The runs' sizes as one onboarding's: events and bytes summed, the largest run and payload."""
+    largest = max(runs, key=lambda r: r["largest_payload_bytes"])
+    bytes_by_event: Counter[str] = Counter()
+    for r in runs:
+        bytes_by_event.update(r["bytes_by_event"])
+    return {
+        "events": sum(r["events"] for r in runs),
+        "bytes": sum(r["bytes"] for r in runs),
+        "runs": len(runs),
+        "largest_run_events": max(r["events"] for r in runs),
+        "largest_payload_bytes": largest["largest_payload_bytes"],
+        "largest_payload_in": largest["largest_payload_in"],
+        "bytes_by_event": dict(bytes_by_event.most_common(6)),
+    }
+
+
 def sizes(events: list[HistoryEvent]) -> dict[str, Any]:
     """Events, bytes and the largest payload of one run."""
     largest, where = 0, ""
@@ -128,7 +161,8 @@ async def measure(journeys: list[tuple[Segment, str]]) -> dict[str, Any]:
                 raise RuntimeError(f"{segment} {journey}: the journey did not run as written ({result.outcome})")
             ((workflow_id, first_run),) = (await closed_onboardings(sim.client)).items() - before.items()
             runs = await runs_of(sim.client, workflow_id, first_run)
-            onboarding, cadence = sizes(runs[0]), [sizes(r) for r in runs[1:]]
+            ends = until_completion(runs)
+            onboarding, cadence = together([sizes(r) for r in runs[:ends]]), [sizes(r) for r in runs[ends:]]
             out.setdefault(segment, {})[journey] = onboarding | {
                 "days_to_first_value": result.days_to_first_value,
                 "simulated_days": result.days,
@@ -163,7 +197,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     for segment, found in figures.items():
         for journey, f in found.items():
-            print(f"history: {segment} {journey}: {f['events']} events, {f['bytes']} bytes", file=sys.stderr)
+            print(
+                f"history: {segment} {journey}: {f['events']} events in {f['runs']} runs"
+                f" (largest {f['largest_run_events']}), {f['bytes']} bytes",
+                file=sys.stderr,
+            )
     return 0
 
 

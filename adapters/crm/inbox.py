@@ -13,9 +13,9 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select, update
 
+from adapters.db import insert_new
 from adapters.integration_tables import CrmInbox
 
 LEASE = timedelta(minutes=2)
@@ -30,8 +30,7 @@ def store(db: Session, rows: Iterable[CrmInbox]) -> int:
     values = [r.model_dump(exclude={"id"}) for r in rows]
     if not values:
         return 0
-    insert = postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert
-    result = db.execute(insert(CrmInbox).values(values).on_conflict_do_nothing(index_elements=["event_id"]))
+    result = db.execute(insert_new(db, CrmInbox, "event_id").values(values))
     db.commit()
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 

@@ -22,7 +22,7 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select, update
 
-from adapters.db import OutboxEmail, TimelineEvent
+from adapters.db import OutboxEmail, TimelineEvent, insert_new
 
 _WHY = {"bounce": "bounced", "spam_report": "reported spam", "unsubscribe": "unsubscribed"}
 
@@ -86,18 +86,15 @@ def mark_suppressed(db: Session, row: OutboxEmail, reason: str) -> None:
 
 
 def _timeline(db: Session, row: OutboxEmail, suffix: str, kind: str, name: str, detail: str) -> None:
-    key = f"{row.key}#{suffix}"
-    if db.exec(select(TimelineEvent).where(TimelineEvent.key == key)).first() is None:
-        db.add(
-            TimelineEvent(
-                key=key,
-                account_id=row.account_id,
-                at=row.created_at,
-                kind=kind,
-                name=name,
-                actor="engine",
-                to=row.to_role,
-                detail=detail,
-                seq=row.seq,
-            )
-        )
+    event = TimelineEvent(
+        key=f"{row.key}#{suffix}",
+        account_id=row.account_id,
+        at=row.created_at,
+        kind=kind,
+        name=name,
+        actor="engine",
+        to=row.to_role,
+        detail=detail,
+        seq=row.seq,
+    )
+    db.execute(insert_new(db, TimelineEvent, "key").values(event.model_dump(exclude={"id"})))

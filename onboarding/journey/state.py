@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
+from collections import OrderedDict
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidatorFunctionWrapHandler, field_validator
 
 from onboarding.effects import Assignment, Effect, EmailRequest
 from onboarding.messages import EmailFeedback, Invite, ProductEvent, Reassign
@@ -140,6 +142,43 @@ class Progress(BaseModel):
     deadlines_hit: list[str] = []
 
 
+SNAPSHOTS_KEPT = 32
+"""How many playbook snapshots a worker keeps parsed (a few versions are in flight at once)."""
+_snapshots: OrderedDict[str, Playbook] = OrderedDict()
+
+
+def shared_snapshot(raw: Any, parse: ValidatorFunctionWrapHandler) -> Playbook:
+    """One parsed Playbook per snapshot content, shared by every run that carries it.
+
+    Every start and continue-as-new carries the whole snapshot; parsing it again per run (its
+    conditions included) and keeping a copy per cached run cost a worker most of its CPU at a
+    run's start and most of its memory while runs wait. Playbooks are never changed in place
+    (a rollout replaces the snapshot), so equal content can be one object."""
+    if isinstance(raw, Playbook):
+        return raw
+    key = json.dumps(raw, sort_keys=True, separators=(",", ":"), default=repr)
+    found = _snapshots.get(key)
+    if found is None:
+        found = _snapshots[key] = parse(raw)
+        if len(_snapshots) > SNAPSHOTS_KEPT:
+            _snapshots.popitem(last=False)
+    _snapshots.move_to_end(key)
+    return found
+
+
+_versions: dict[int, tuple[Playbook, str]] = {}
+
+
+def snapshot_version(snapshot: Playbook) -> str:
+    """`snapshot.version`, hashed once per snapshot object rather than once per run that shows it."""
+    known = _versions.get(id(snapshot))
+    if known is None or known[0] is not snapshot:
+        if len(_versions) >= SNAPSHOTS_KEPT:
+            _versions.clear()
+        known = _versions[id(snapshot)] = (snapshot, snapshot.version)
+    return known[1]
+
+
 class OnboardingInput(BaseModel):
     """The workflow's one input: the contract and the playbook snapshot it runs; on
     continue-as-new also the progress and the effects not yet performed."""
@@ -152,6 +191,11 @@ class OnboardingInput(BaseModel):
     """Post tasks and escalations to the team's chat (Slack or Teams was configured at the start)."""
     crm: bool = False
     """Write the phase and status back to the CRM deal the onboarding started from."""
+
+    @field_validator("playbook", mode="wrap")
+    @classmethod
+    def _shared(cls, raw: Any, parse: ValidatorFunctionWrapHandler) -> Playbook:
+        return shared_snapshot(raw, parse)
 
 
 class Due(BaseModel):
