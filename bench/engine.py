@@ -146,24 +146,28 @@ async def resting(engine: Engine, accounts: list[str]) -> list[Resting]:
     return out
 
 
-async def paced(
-    probe: Callable[[int], Awaitable[None]], every: float, until: float | None = None, count: int | None = None
-) -> list[float]:
-    """Call probe(0), probe(1), ... every `every` seconds until the monotonic clock reaches `until`
-    or `count` calls are made: seconds from each call to its answer.
+async def paced(probe: Callable[[int], Awaitable[None]], every: float, going: Callable[[int], bool]) -> list[float]:
+    """Call probe(0), probe(1), ... every `every` seconds while going(calls made so far) says so:
+    seconds from each call to its answer.
 
     One call is in flight at a time, so the probe adds no concurrency of its own; a call that
     overruns its slot delays the next, which then goes at once (no catching up in a burst).
     """
     took: list[float] = []
     due = time.monotonic()
-    while (until is None or due < until) and (count is None or len(took) < count):
+    while True:
         await asyncio.sleep(max(0.0, due - time.monotonic()))
+        if not going(len(took)):
+            return took
         began = time.perf_counter()
         await probe(len(took))
         took.append(time.perf_counter() - began)
         due = max(due + every, time.monotonic())
-    return took
+
+
+def before(deadline: float) -> Callable[[int], bool]:
+    """Going on until the monotonic clock reaches `deadline`."""
+    return lambda _: time.monotonic() < deadline
 
 
 async def page(http: httpx.AsyncClient, url: str, expect: str) -> None:

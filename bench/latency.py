@@ -36,7 +36,7 @@ from temporalio.client import WorkflowContinuedAsNewError
 
 import starter
 from bench import common
-from bench.engine import Engine, arrived, resting, running
+from bench.engine import Engine, arrived, before, resting, running
 from bench.journey import STEP_SECONDS, STEPS, Trip, contract
 from bench.load import SEED, Pace, capacity, level, probes
 from bench.playbook import unpaced
@@ -90,10 +90,10 @@ async def measure(
         rest = await resting(engine, [f"rest-{tag}-{i}" for i in range(rest_count)])
         with common.profiled(engine.worker.pid, options.profile_to("latency-idle")):
             idle = [await one_at_a_time(engine, f"idle-{tag}-{i}") for i in range(idle_runs)]
-            actions, pages = await probes(engine, rest, pace, time.monotonic() + pace.idle_window)
+            actions, pages = await probes(engine, rest, pace, before(time.monotonic() + pace.idle_window))
             emails = [s for trip in idle for s in trip.latencies(engine.outbox)]
         with common.profiled(engine.worker.pid, options.profile_to("latency-loaded")):
-            measured = await capacity(engine, accounts, burst)
+            measured = await capacity(engine, accounts, burst, rest, pace)
             rows = [await level(engine, accounts, rest, share, measured["per_second"], pace) for share in LEVELS]
         settings = engine.settings
     at_target = next(r for r in rows if r["load"] == TARGET_LOAD)["event_to_email"]["p99_ms"]

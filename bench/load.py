@@ -1,8 +1,9 @@
 """Load as users bring it: the engine's capacity, then throughput journeys arriving at a steady rate below it.
 
 Capacity is measured, not assumed: a burst of throughput journeys (bench/journey.py) all in
-flight at once, onboardings completed per second of the burst. A level is a share of it:
-journeys then start as a Poisson process at that rate (exponential gaps, seeded, so two runs
+flight at once, onboardings completed per second of the burst, the probes running as they do
+at every level (about one update and two page views a second on top of the journeys). A level
+is a share of it: journeys then start as a Poisson process at that rate (exponential gaps, seeded, so two runs
 draw the same gaps), the first at the level's start, open loop: a start never waits for the
 engine. The journeys of a warm-up are not sampled; during the window after it, the probes run
 (a CSM action, the plan page) and every journey that starts contributes its event -> email
@@ -21,7 +22,7 @@ from typing import Any
 import httpx
 
 from bench import common
-from bench.engine import Engine, Resting, paced, page, touch
+from bench.engine import Engine, Resting, before, paced, page, touch
 from bench.journey import Trip, engine_journey
 from bench.throughput import gated
 
@@ -39,20 +40,32 @@ class Pace:
     page_every: float
 
 
-async def capacity(engine: Engine, accounts: Iterator[str], burst: int) -> dict[str, Any]:
-    """`burst` journeys at once: onboardings completed per second, from the first start to the last completion."""
+async def capacity(
+    engine: Engine, accounts: Iterator[str], burst: int, rest: list[Resting], pace: Pace
+) -> dict[str, Any]:
+    """`burst` journeys at once: onboardings completed per second, from the first start to the last completion.
+
+    The probes run meanwhile at their pace, as at every level, so the levels' shares are of what
+    the engine carries with them; their samples here are not kept.
+    """
+    done = asyncio.Event()
+    probing = asyncio.create_task(probes(engine, rest, pace, lambda _: not done.is_set()))
     began = time.monotonic()
     await gated((next(accounts) for _ in range(burst)), lambda a: engine_journey(engine.client, a), burst)
     seconds = time.monotonic() - began
+    done.set()
+    await probing
     return {
-        "source": f"measured in this run: {burst} throughput journeys in flight at once",
+        "source": f"measured in this run: {burst} throughput journeys in flight at once, the probes running",
         "onboardings": burst,
         "seconds": round(seconds, 2),
         "per_second": round(burst / seconds, 3),
     }
 
 
-async def probes(engine: Engine, rest: list[Resting], pace: Pace, until: float) -> tuple[list[float], list[float]]:
+async def probes(
+    engine: Engine, rest: list[Resting], pace: Pace, going: Callable[[int], bool]
+) -> tuple[list[float], list[float]]:
     """The CSM action and the plan page, each on its own pace, round-robin over the resting onboardings."""
     async with httpx.AsyncClient(timeout=60) as http:
 
@@ -62,9 +75,7 @@ async def probes(engine: Engine, rest: list[Resting], pace: Pace, until: float) 
         async def plan(n: int) -> None:
             await page(http, rest[n % len(rest)].link, rest[n % len(rest)].company)
 
-        return await asyncio.gather(
-            paced(action, pace.action_every, until=until), paced(plan, pace.page_every, until=until)
-        )
+        return await asyncio.gather(paced(action, pace.action_every, going), paced(plan, pace.page_every, going))
 
 
 async def arrivals(
@@ -90,7 +101,7 @@ async def level(
     rng = random.Random(f"{SEED}-{share}")
     starting = asyncio.create_task(arrivals(rate, until, rng, lambda: engine_journey(engine.client, next(accounts))))
     await asyncio.sleep(pace.warm_up)
-    actions, pages = await probes(engine, rest, pace, until)
+    actions, pages = await probes(engine, rest, pace, before(until))
     started = await starting
     trips = await asyncio.gather(*(task for _, task in started))
     drained = time.monotonic() - until

@@ -34,8 +34,8 @@ async def measure(onboardings: int, requests: int, options: common.Options) -> d
             async def either(n: int) -> None:  # even: a plan page; odd: /healthz
                 await (plan(n // 2) if n % 2 == 0 else page(http, f"{engine.intake}/healthz", "ok"))
 
-            await paced(plan, every=0, count=len(plans))  # warm-up: each onboarding's first query
-            took = await paced(either, every=0, count=2 * requests)
+            await paced(plan, 0, lambda n: n < len(plans))  # warm-up: each onboarding's first query
+            took = await paced(either, 0, lambda n: n < 2 * requests)
             size = len((await http.get(plans[0].link)).content)
     plan_page, healthz = common.percentiles(took[0::2]), common.percentiles(took[1::2])
     return {
