@@ -8,20 +8,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from bench.common import RESULTS, ratio
-
-Row = Iterable[Any]
-
-
-def table(header: Row, rows: Iterable[Row]) -> str:
-    head = [str(h) for h in header]
-    lines = ["| " + " | ".join(head) + " |", "|" + "|".join(" --- " for _ in head) + "|"]
-    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
-    return "\n".join(lines)
+from bench.common import RESULTS
+from bench.compare import before_after
+from bench.markdown import table
+from bench.report_latency import at_load, idle_email, latency, portal
 
 
 def hardware(result: dict[str, Any]) -> str:
@@ -99,16 +92,6 @@ def idle(r: dict[str, Any]) -> str:
         "peak RSS MiB",
     )
     return intro + "\n\n" + table(header, rows)
-
-
-def latency(r: dict[str, Any]) -> str:
-    s = r["settings"]
-    rows = [
-        (side.replace("_", " "), r[side]["count"], r[side]["p50_ms"], r[side]["p95_ms"], r[side]["p99_ms"])
-        for side in ("idle", "under_load")
-    ]
-    intro = f"Idle: {s['idle_onboardings']} onboardings one at a time. Under load: {s['load']}."
-    return intro + "\n\n" + table(("worker", "samples", "p50 ms", "p95 ms", "p99 ms"), rows)
 
 
 def history(r: dict[str, Any]) -> str:
@@ -190,19 +173,6 @@ def chatty(r: dict[str, Any]) -> str:
     return table(header, rows)
 
 
-def portal(r: dict[str, Any]) -> str:
-    s = r["settings"]
-    intro = (
-        f"{s['onboardings']} onboardings; {s['requests']} requests one at a time, alternating a champion's "
-        "plan page and the intake's `/healthz` (which does no work)."
-    )
-    rows = [
-        (f"plan page ({r['page_bytes'] / 1000:.0f} KB)", *(f"{r['plan_page'][f'p{q}_ms']} ms" for q in (50, 95, 99))),
-        ("`/healthz`", *(f"{r['healthz'][f'p{q}_ms']} ms" for q in (50, 95, 99))),
-    ]
-    return intro + "\n\n" + table(("request", "p50", "p95", "p99"), rows)
-
-
 SECTIONS = {
     "throughput": throughput,
     "idle": idle,
@@ -243,16 +213,12 @@ def summary(results: dict[str, dict[str, Any]]) -> str:
             ),
         ]
     if lat := results.get("latency"):
-        for side in ("idle", "under_load"):
-            r = lat[side]
-            rows.append(
-                (
-                    f"event -> email, {side.replace('_', ' ')}",
-                    f"p50 {r['p50_ms']} / p95 {r['p95_ms']} / p99 {r['p99_ms']} ms",
-                    "",
-                    "",
-                )
-            )
+        waits = [("idle", idle_email(lat))]
+        if half := at_load(lat, 0.5):
+            waits.append((f"at 50% of capacity, {half['target_per_second']}/s", half["event_to_email"]))
+        for label, e in waits:
+            figures = f"p50 {e['p50_ms']} / p95 {e['p95_ms']} / p99 {e['p99_ms']} ms"
+            rows.append((f"event -> email, {label}", figures, "", ""))
     if idle_ := results.get("idle"):
         for c in idle_["caches"]:
             rows.append(
@@ -278,69 +244,6 @@ def summary(results: dict[str, dict[str, Any]]) -> str:
         rows.append((f"simulator, {b['runs']} scenarios", f"{b['days_per_second']} virtual days/s", "", ""))
     measured = hardware(results.get("throughput") or next(iter(results.values())))
     return table(("", "engine", "floor (Temporal alone)", "engine / floor"), rows) + f"\n\nMeasured on {measured}"
-
-
-def before_after(before: dict[str, dict[str, Any]], after: dict[str, dict[str, Any]]) -> str:
-    """What a change did, before and after: the throughput run, idle latency, idle onboardings,
-    history per journey and each activity's cost (each where both sides measured it)."""
-    rows: list[Row] = []
-
-    def change(was: float, now: float) -> str:
-        factor = ratio(now, was)
-        return "-" if factor is None else str(factor)
-
-    if "throughput" in before and "throughput" in after:
-        b, a = before["throughput"], after["throughput"]
-        for label, side, key in (
-            ("engine worker CPU ms per onboarding", "engine", "worker_cpu_ms_per_run"),
-            ("floor worker CPU ms per run (same run's baseline)", "floor", "worker_cpu_ms_per_run"),
-            ("engine onboardings per second", "engine", "per_second"),
-            ("engine history events per onboarding", "engine", "history_events_per_run"),
-            ("server CPU ms per onboarding", "engine", "server_cpu_ms_per_run"),
-        ):
-            rows.append((label, b[side][key], a[side][key], change(b[side][key], a[side][key])))
-        for label, key in (
-            ("worker CPU, engine / floor", "worker_cpu_per_run"),
-            ("events/s, engine / floor", "events_per_second"),
-        ):
-            rows.append((label, b["ratios"][key], a["ratios"][key], change(b["ratios"][key], a["ratios"][key])))
-    if "latency" in before and "latency" in after:
-        for point in ("p50_ms", "p99_ms"):
-            was_ms, now_ms = before["latency"]["idle"][point], after["latency"]["idle"][point]
-            label = f"event -> email with the worker idle, {point.removesuffix('_ms')} ms"
-            rows.append((label, was_ms, now_ms, change(was_ms, now_ms)))
-    if "idle" in before and "idle" in after:
-        earlier = {c["max_cached_workflows"]: c for c in before["idle"]["caches"]}
-        for cache in after["idle"]["caches"]:
-            old = earlier.get(cache["max_cached_workflows"])
-            if old is None:
-                continue
-            name = f"idle onboardings, cache {cache['max_cached_workflows']}"
-            for label, key in (
-                (f"{name}: worker MiB idle", "idle_rss_mb"),
-                (f"{name}: s until all acted", "act_seconds"),
-            ):
-                rows.append((label, old[key], cache[key], change(old[key], cache[key])))
-    if "history" in before and "history" in after:
-        for segment, journeys in after["history"]["segments"].items():
-            for journey, run in journeys.items():
-                was_run = before["history"]["segments"].get(segment, {}).get(journey)
-                if was_run is not None:
-                    label = f"history events, {segment.replace('_', '-')} {journey.replace('_', ' ')}"
-                    rows.append((label, was_run["events"], run["events"], change(was_run["events"], run["events"])))
-    if "activity_cost" in before and "activity_cost" in after:
-        for name, a in after["activity_cost"]["activities"].items():
-            b = before["activity_cost"]["activities"].get(name)
-            if b is None:
-                continue
-            for label, key in (
-                ("SQL statements", "sql_statements_each"),
-                ("commits", "commits_each"),
-                ("CPU ms", "cpu_ms_each"),
-            ):
-                if b[key] or a[key]:  # rendering runs no SQL: no row to say so
-                    rows.append((f"{name}: {label} each", b[key], a[key], change(b[key], a[key])))
-    return table(("", "before", "after", "after / before"), rows)
 
 
 def load(folder: Path, mode: str) -> dict[str, dict[str, Any]]:

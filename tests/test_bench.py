@@ -71,13 +71,29 @@ def test_throughput_drives_every_journey_and_the_floor_matches_its_shape(results
     assert all(value > 0 for value in t["ratios"].values())
 
 
-def test_latency_times_each_event_that_causes_an_email(results: dict[str, dict[str, Any]]) -> None:
+def test_latency_is_sampled_idle_and_at_each_share_of_the_measured_capacity(
+    results: dict[str, dict[str, Any]],
+) -> None:
     lat = results["latency"]
-    assert lat["idle"]["count"] == 2 * lat["settings"]["idle_onboardings"]
-    assert lat["under_load"]["count"] == 2 * lat["settings"]["loaded_onboardings"]
-    for side in ("idle", "under_load"):
-        p50, p95, p99 = (lat[side][f] for f in FIGURES)
-        assert 0 < p50 <= p95 <= p99
+    capacity = lat["capacity"]["per_second"]
+    assert capacity > 0 and lat["capacity"]["onboardings"] == 5
+    assert [row["load"] for row in lat["levels"]] == [0.25, 0.5, 0.75]
+    assert lat["idle"]["event_to_email"]["count"] == 2 * lat["settings"]["idle_onboardings"]
+    for row in [lat["idle"], *lat["levels"]]:
+        for measure in ("event_to_email", "csm_action", "plan_page"):
+            assert row[measure]["count"] > 0, f"{measure}: sampled at every level"
+            p50, p95, p99 = (row[measure][f] for f in FIGURES)
+            assert 0 < p50 <= p95 <= p99
+    for row in lat["levels"]:
+        assert row["target_per_second"] == round(row["load"] * capacity, 3)
+        assert row["event_to_email"]["count"] == 2 * row["sampled_onboardings"], "two emails a journey"
+        assert 0 < row["sampled_onboardings"] <= row["onboardings"]
+    half = next(row for row in lat["levels"] if row["load"] == 0.5)
+    assert lat["target"]["measured_ms"] == half["event_to_email"]["p99_ms"]
+    assert lat["target"]["met"] == (lat["target"]["measured_ms"] < lat["target"]["event_to_email_p99_under_ms"])
+    curve = report.SECTIONS["latency"](lat)
+    for load in ("idle", "25%", "50%", "75%"):
+        assert f"\n| {load} |" in curve, f"the report's latency table has a row for {load}"
 
 
 def test_history_counts_events_bytes_and_the_largest_payload(results: dict[str, dict[str, Any]]) -> None:
