@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 
 from temporalio.api.common.v1 import WorkflowExecution
@@ -27,16 +28,16 @@ class WorkflowTaskFailed(RuntimeError):
     """The workflow code raised while running the playbook: a bug, not a customer's doing."""
 
 
-async def fetch(client: Client, workflow_id: str, run_id: str) -> list[HistoryEvent]:
-    """One run's history as it stands, a call per page (no per-event iteration: it is read often)."""
+async def pages(client: Client, workflow_id: str, run_id: str) -> AsyncIterator[Sequence[HistoryEvent]]:
+    """One run's history as it stands, a page at a time, as the server sent it (events are
+    made Python objects only when read: the simulator reads a growing history often)."""
     execution = WorkflowExecution(workflow_id=workflow_id, run_id=run_id)
     request = GetWorkflowExecutionHistoryRequest(namespace=client.namespace, execution=execution)
-    events: list[HistoryEvent] = []
     while True:
         page = await client.workflow_service.get_workflow_execution_history(request)
-        events.extend(page.history.events)
+        yield page.history.events
         if not page.next_page_token:
-            return events
+            return
         request.next_page_token = page.next_page_token
 
 
@@ -45,7 +46,7 @@ async def runs(client: Client, workflow_id: str, first_run: str) -> list[list[Hi
     out: list[list[HistoryEvent]] = []
     run_id: str | None = first_run
     while run_id:
-        events = await fetch(client, workflow_id, run_id)
+        events = [e async for page in pages(client, workflow_id, run_id) for e in page]
         out.append(events)
         last = events[-1] if events else None
         run_id = None
@@ -75,9 +76,11 @@ class Watch:
     async def idle(self) -> bool:
         """No workflow task and no activity outstanding in the newest run (a closed run is idle too)."""
         while True:
-            events = await fetch(self.client, self.workflow_id, self.run_id)
-            moved_on = self._fold(events[self.seen :])
-            self.seen = len(events)
+            read, moved_on = 0, None
+            async for page in pages(self.client, self.workflow_id, self.run_id):
+                moved_on = self._fold(page[max(0, self.seen - read) :]) or moved_on
+                read += len(page)
+            self.seen = read
             if moved_on is None:
                 return not (self.task_open or self.activities)
             self.run_id = moved_on
@@ -87,7 +90,7 @@ class Watch:
         """When the earliest timer still running fires, as of the last look."""
         return min(self.timers.values(), default=None)
 
-    def _fold(self, events: list[HistoryEvent]) -> str | None:
+    def _fold(self, events: Sequence[HistoryEvent]) -> str | None:
         """Take in new events; the next run's id if this run continued as new."""
         for event in events:
             kind = event.event_type

@@ -42,6 +42,7 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 import activities
 from adapters.config import Settings
 from adapters.db import TimelineEvent, engine, upgrade
+from adapters.staff import RosterError, seed_if_empty
 from connection import binary, register_search_attributes
 from onboarding.messages import ProductEvent
 from onboarding.models import Contract, Segment, Status
@@ -135,13 +136,12 @@ class Simulator:
             await register_search_attributes(self.env.client)
             self.folder = Path(tempfile.mkdtemp(prefix="simulation-"))
             stack.callback(shutil.rmtree, self.folder, ignore_errors=True)
-            self.schema = self.folder / "schema.db"
-            upgrade(f"sqlite:///{self.schema}")
-            engine(f"sqlite:///{self.schema}").dispose()
             self.database = self.folder / "simulation.db"
             self.settings = dataclasses.replace(
                 Settings.from_env(), database_url=f"sqlite:///{self.database}", outbox_dir=self.folder / "outbox"
             )
+            self.schema = self.folder / "schema.db"
+            _empty_database(self.schema, self.settings.staff_file)
             self.engine = engine(self.settings.database_url)  # the one the activities use
             event.listen(self.engine, "connect", _scratch)
             stack.callback(self.engine.dispose)
@@ -176,6 +176,7 @@ class Simulator:
             contextlib.closing(sqlite3.connect(self.schema)) as schema,
             contextlib.closing(sqlite3.connect(self.database)) as database,
         ):
+            _scratch(database, None)
             schema.backup(database)
 
     @property
@@ -263,6 +264,15 @@ class Simulator:
         return [entry for _, entry in sorted(found, key=when)]
 
 
+def _empty_database(path: Path, roster_file: Path) -> None:
+    """The migrated schema, with the staff roster loaded as the first assignment would load it."""
+    url = f"sqlite:///{path}"
+    upgrade(url)
+    with contextlib.suppress(RosterError), Session(engine(url)) as db:
+        seed_if_empty(db, roster_file)  # a broken roster: left empty, every simulation reports it
+    engine(url).dispose()
+
+
 def _scratch(connection: sqlite3.Connection, _record: object) -> None:
     """A simulation database is thrown away: its commits need not wait for the disk."""
     connection.execute("PRAGMA synchronous=OFF")
@@ -317,14 +327,17 @@ class _Journey:
         exactly that. Moving the action past the timer (seconds, invisible at the timeline's
         hundredth of a day) keeps the rule documented for actions: what is due fires first.
         """
-        await self.until(at)
+        clock = await self.until(at)
         while (due := self.watch.next_timer()) is not None:
-            if due > await self.sim.env.get_current_time() + TIMER_GUARD:
+            if due > clock + TIMER_GUARD:
                 return
-            await self.until(due + timedelta(milliseconds=1))
+            clock = await self.until(due + timedelta(milliseconds=1))
 
-    async def until(self, at: datetime) -> None:
-        """Let virtual time run to `at`, then wait until the workflow has done all that was due."""
+    async def until(self, at: datetime) -> datetime:
+        """Let virtual time run to `at`, then wait until the workflow has done all that was due.
+
+        Returns the virtual time it ran to: the server's clock, read before, or `at` (the clock
+        has moved on since only by the wall milliseconds the look for idleness took)."""
         now = await self.sim.env.get_current_time()
         if at > now:
             await self.sim.env.sleep(at - now)
@@ -334,6 +347,7 @@ class _Journey:
                 raise SimulationError(f"the workflow stayed busy for {SETTLE_TIMEOUT:g} s at one virtual moment")
             await asyncio.sleep(0.005)
         self.check_templates()
+        return max(now, at)
 
     async def idle(self) -> bool:
         try:
