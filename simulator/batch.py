@@ -2,8 +2,9 @@
 
 A time-skipping server has one clock, so the simulations on one simulator run one after
 another; and a simulation's work is nearly all Python (the workflow, the activities, the
-SDK), which holds the GIL, so lanes side by side are processes, one per core at most. A lane
-takes about two seconds to start (Python, the server), so a short batch runs in this process.
+SDK), which holds the GIL, so lanes side by side are processes, one per idle core at most.
+A lane takes about two seconds to start (Python, the server), so a short batch, or one on a
+busy machine, runs in this process.
 Each simulation starts on a fresh database, so a result never depends on the lane it ran in
 or on what ran before it there.
 """
@@ -40,8 +41,10 @@ Outcome = Result | SimulationError | ScenarioError  # what `simulate` returns, o
 
 
 def lanes_for(jobs: int) -> int:
-    """One lane per core, as long as each has SCENARIOS_PER_LANE scenarios to run."""
-    return max(1, min(os.cpu_count() or 1, jobs // SCENARIOS_PER_LANE))
+    """One lane per idle core (the cores less the load average), as long as each has
+    SCENARIOS_PER_LANE scenarios to run: on a busy machine more lanes only fight for the cores."""
+    idle = (os.cpu_count() or 1) - os.getloadavg()[0]
+    return max(1, min(int(idle + 0.5), jobs // SCENARIOS_PER_LANE))
 
 
 async def simulate_all(jobs: Sequence[Job], lanes: int | None = None) -> AsyncGenerator[Outcome]:
