@@ -1,9 +1,12 @@
 """Drive one customer journey through the real workflow, day by day, on the time-skipping server.
 
 The real workflow runs the real playbook with the real activities, except that email goes to
-an in-memory sink (still rendered) and the database is a throwaway SQLite file, one per
-simulation, served by a worker of its own whose activities are built from that simulation's
-Settings (nothing is read from or written to os.environ). The scenario's actions are sent by
+an in-memory sink (still rendered) and the database is a throwaway SQLite file, reset to the
+empty schema before each simulation, used by the simulator's worker whose activities are built
+from the simulator's Settings (nothing is read from or written to os.environ). That worker runs
+the workflow outside the SDK's sandbox: the sandbox guards workflow code against
+nondeterminism (the production worker and the tests keep it), and re-enters it for every
+payload, a third of the simulator's time. The scenario's actions are sent by
 their catalogue names (service.send) at their virtual day; an update the workflow refuses
 becomes a `rejected` line. Before each action the run waits until the workflow is idle, so a
 rule due at the very moment of an action always acts first and every run of a scenario gives
