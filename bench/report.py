@@ -123,9 +123,14 @@ def simulation(r: dict[str, Any]) -> str:
         for segment, journeys in r["segments"].items()
         for name, s in journeys.items()
     ]
+    if w := r.get("enterprise_worst_case"):
+        runs, days = ", ".join(f"{s:g}" for s in w["runs"]), w["virtual_days"]
+        speed = round(days / w["seconds"], 1)
+        rows.append(("enterprise", f"worst case, median of {runs} s", days, w["seconds"], speed))
     b = r["batch"]
+    lanes = f" on {b['lanes']} lane(s)" if "lanes" in b else ""
     rows.append(
-        ("batch", f"{b['runs']} scenarios, {b['files']}", b["virtual_days"], b["seconds"], b["days_per_second"])
+        ("batch", f"{b['runs']} scenarios{lanes}, {b['files']}", b["virtual_days"], b["seconds"], b["days_per_second"])
     )
     return table(("segment", "journey", "virtual days", "wall s", "days per second"), rows)
 
@@ -241,7 +246,10 @@ def summary(results: dict[str, dict[str, Any]]) -> str:
         rows.append((label, value, "", ""))
     if sim := results.get("simulation"):
         b = sim["batch"]
-        rows.append((f"simulator, {b['runs']} scenarios", f"{b['days_per_second']} virtual days/s", "", ""))
+        speed = f"{b['seconds']} s, {b['days_per_second']} virtual days/s"
+        rows.append((f"simulator, {b['runs']} scenarios", speed, "", ""))
+        if w := sim.get("enterprise_worst_case"):
+            rows.append(("simulator, enterprise worst case", f"{w['seconds']} s", "", ""))
     measured = hardware(results.get("throughput") or next(iter(results.values())))
     return table(("", "engine", "floor (Temporal alone)", "engine / floor"), rows) + f"\n\nMeasured on {measured}"
 

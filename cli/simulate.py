@@ -7,6 +7,7 @@ expectation was not met, 2 the input was refused (scenario, playbook, arguments)
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
@@ -23,6 +24,7 @@ from onboarding.playbook import Playbook, PlaybookError
 from reports.words import plural
 from simulator import compare as comparing
 from simulator import expect, report
+from simulator.batch import Job, simulate_all
 from simulator.run import SimulationError, Simulator, default_days
 from simulator.scenario import SILENT, Scenario, ScenarioError, load
 
@@ -160,35 +162,43 @@ async def run_compare(
 
 
 async def run_batch(folder: Path, segment: Segment | None, playbook_file: Path | None, days: float | None) -> int:
-    """Every scenario file under `folder` on one server; 2 if any was refused, 1 if any failed."""
+    """Every scenario file under `folder`, on simulator lanes (see simulator.batch); 2 if any was
+    refused, 1 if any failed. Lines come in file order, each as soon as it and those before are done."""
     if not folder.is_dir():
         fail(f"{folder}: not a folder", 2)
     files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in SUFFIXES)
     if not files:
         fail(f"{folder}: no scenario files ({', '.join('*' + s for s in SUFFIXES)})", 2)
-    refused = failed = 0
     started = time.monotonic()
-    async with Simulator() as sim:
-        for path in files:
+    plans: dict[Segment, Playbook] = {}
+    prepared: list[Job | str] = []  # a job, or why the file was refused
+    for path in files:
+        try:
+            scenario = load(path)
+            given = playbook.load(playbook_file, available()) if playbook_file else None
+            seg = pick_segment(segment, scenario, given, playbook_file)
+            plan = given or plans.get(seg) or plans.setdefault(seg, load_playbook(None, seg))
+            prepared.append(Job(scenario, plan, days))
+        except (ScenarioError, PlaybookError, Refused) as e:
+            prepared.append(str(e).splitlines()[0])
+    refused = failed = 0
+    async with contextlib.aclosing(simulate_all([job for job in prepared if isinstance(job, Job)])) as outcomes:
+        for path, job in zip(files, prepared, strict=True):
             name = str(path.relative_to(folder))
-            try:
-                scenario = load(path)
-                given = playbook.load(playbook_file, available()) if playbook_file else None
-                seg = pick_segment(segment, scenario, given, playbook_file)
-                result = await sim.simulate(scenario, given or load_playbook(None, seg), days)
-            except (ScenarioError, PlaybookError, Refused) as e:
+            outcome = job if isinstance(job, str) else await anext(outcomes)
+            if isinstance(outcome, (str, ScenarioError)):
                 refused += 1
-                typer.echo(f"{name:<40} REFUSED  {str(e).splitlines()[0]}")
-                continue
-            except SimulationError as e:
+                typer.echo(f"{name:<40} REFUSED  {str(outcome).splitlines()[0]}")
+            elif isinstance(outcome, SimulationError):
                 failed += 1
-                typer.echo(f"{name:<40} FAILED   {e}")
-                continue
-            mismatches = expect.check(scenario.expect, result) if scenario.expect else None
-            failed += bool(mismatches)
-            typer.echo(report.batch_line(name, result, mismatches))
-            for line in mismatches or []:
-                typer.echo(f"    {line}")
+                typer.echo(f"{name:<40} FAILED   {outcome}")
+            else:
+                assert isinstance(job, Job)
+                mismatches = expect.check(job.scenario.expect, outcome) if job.scenario.expect else None
+                failed += bool(mismatches)
+                typer.echo(report.batch_line(name, outcome, mismatches))
+                for line in mismatches or []:
+                    typer.echo(f"    {line}")
     took = time.monotonic() - started
     typer.echo(
         f"{plural(len(files), 'scenario')} in {took:.1f} s ({took / len(files):.2f} s each): "

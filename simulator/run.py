@@ -1,9 +1,12 @@
 """Drive one customer journey through the real workflow, day by day, on the time-skipping server.
 
 The real workflow runs the real playbook with the real activities, except that email goes to
-an in-memory sink (still rendered) and the database is a throwaway SQLite file, one per
-simulation, served by a worker of its own whose activities are built from that simulation's
-Settings (nothing is read from or written to os.environ). The scenario's actions are sent by
+an in-memory sink (still rendered) and the database is a throwaway SQLite file, reset to the
+empty schema before each simulation, used by the simulator's worker whose activities are built
+from the simulator's Settings (nothing is read from or written to os.environ). That worker runs
+the workflow outside the SDK's sandbox: the sandbox guards workflow code against
+nondeterminism (the production worker and the tests keep it), and re-enters it for every
+payload, a third of the simulator's time. The scenario's actions are sent by
 their catalogue names (service.send) at their virtual day; an update the workflow refuses
 becomes a `rejected` line. Before each action the run waits until the workflow is idle, so a
 rule due at the very moment of an action always acts first and every run of a scenario gives
@@ -17,10 +20,10 @@ import contextlib
 import dataclasses
 import json
 import shutil
+import sqlite3
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -28,20 +31,21 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
 
+from sqlalchemy import event
 from sqlmodel import Session, select
 from temporalio.api.enums.v1 import EventType
-from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import FailureError
 from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 import activities
 from adapters.config import Settings
 from adapters.db import TimelineEvent, engine, upgrade
+from adapters.staff import RosterError, seed_if_empty
 from connection import binary, register_search_attributes
 from onboarding.messages import ProductEvent
 from onboarding.models import Contract, Segment, Status
@@ -109,7 +113,13 @@ def quiet_runtime() -> Runtime:
 
 
 class Simulator:
-    """A time-skipping server, a worker and a scratch folder of its own, reused by every simulation."""
+    """A time-skipping server, a worker and a scratch folder of its own, reused by every simulation.
+
+    Every simulation starts on a fresh database: the worker's activities keep one database
+    file, and before each simulation it is reset to the migrated, empty schema (the team a
+    simulation gets is the one a fresh roster gives). Simulations on one simulator run one
+    after another; run more simulators side by side for more at once (see simulator.batch).
+    """
 
     def __init__(self) -> None:
         self._stack = contextlib.AsyncExitStack()  # what __aexit__ undoes
@@ -129,13 +139,17 @@ class Simulator:
             await register_search_attributes(self.env.client)
             self.folder = Path(tempfile.mkdtemp(prefix="simulation-"))
             stack.callback(shutil.rmtree, self.folder, ignore_errors=True)
-            self.schema = self.folder / "schema.db"
+            self.database = self.folder / "simulation.db"
             self.settings = dataclasses.replace(
-                Settings.from_env(), database_url=f"sqlite:///{self.schema}", outbox_dir=self.folder / "outbox"
+                Settings.from_env(), database_url=f"sqlite:///{self.database}", outbox_dir=self.folder / "outbox"
             )
-            upgrade(self.settings.database_url)
-            engine(self.settings.database_url).dispose()
+            self.schema = self.folder / "schema.db"
+            _empty_database(self.schema, self.settings.staff_file)
+            self.engine = engine(self.settings.database_url)  # the one the activities use
+            event.listen(self.engine, "connect", _scratch)
+            stack.callback(self.engine.dispose)
             self.sink = EmailSink(self.settings)
+            await stack.enter_async_context(self._worker())
             self._stack = stack.pop_all()
         return self
 
@@ -144,21 +158,29 @@ class Simulator:
     ) -> None:
         await self._stack.__aexit__(kind, error, tb)
 
-    @contextlib.asynccontextmanager
-    async def _worker(self, settings: Settings) -> AsyncIterator[str]:
-        """A worker for one simulation, its activities on that simulation's database; yields its task queue."""
-        queue = f"{self.task_queue}-{self.runs}"
-        real = [a for a in activities.for_worker(settings) if a.__name__ != "send_email"]
-        async with Worker(
+    def _worker(self) -> Worker:
+        """The worker of every simulation on this simulator, its activities on the simulation database."""
+        real = [a for a in activities.for_worker(self.settings) if a.__name__ != "send_email"]
+        return Worker(
             self.client,
-            task_queue=queue,
+            task_queue=self.task_queue,
             workflows=[OnboardingWorkflow],
             activities=[*real, self.sink.send_email],
             interceptors=[self.order],
             activity_executor=ThreadPoolExecutor(4),
             max_concurrent_activities=4,
+            workflow_runner=UnsandboxedWorkflowRunner(),
+        )
+
+    def _fresh_database(self) -> None:
+        """The simulation database back to the empty schema (SQLite's backup copies it whole, WAL or not)."""
+        self.engine.dispose()  # no connection to the old content stays open
+        with (
+            contextlib.closing(sqlite3.connect(self.schema)) as schema,
+            contextlib.closing(sqlite3.connect(self.database)) as database,
         ):
-            yield queue
+            _scratch(database, None)
+            schema.backup(database)
 
     @property
     def client(self) -> Client:
@@ -171,43 +193,36 @@ class Simulator:
         days = days or scenario.days or default_days(plan)
         scenario.check_days(days)
         started = time.monotonic()
-        self.runs += 1
-        database = self.folder / f"run-{self.runs}.db"
-        shutil.copyfile(self.schema, database)
-        settings = dataclasses.replace(self.settings, database_url=f"sqlite:///{database}")
+        self._fresh_database()
+        contract = self._contract(scenario, plan.segment, await self.env.get_current_time())
+        handle = await start(self.client, contract, plan, self.task_queue)
+        first_run = handle.first_execution_run_id or handle.result_run_id
+        assert first_run, "a started workflow has a run id"
+        journey = _Journey(self, contract, first_run)
         try:
-            contract = self._contract(scenario, plan.segment, await self.env.get_current_time())
-            async with self._worker(settings) as queue:
-                handle = await start(self.client, contract, plan, queue)
-                journey = _Journey(self, contract)
-                try:
-                    rejected, human = await journey.play(scenario.steps, days)
-                    first_run = handle.first_execution_run_id or handle.result_run_id
-                    assert first_run, "a started workflow has a run id"
-                    histories = await history.runs(self.client, handle.id, first_run)
-                    status = await journey.status()
-                finally:
-                    await journey.end()
-            if histories[-1][-1].event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED:
-                failure = histories[-1][-1].workflow_execution_failed_event_attributes.failure.message
-                raise SimulationError(f"the workflow failed: {failure}")
-            timeline = self._timeline(settings.database_url, contract.account_id, journey.signed_at) + rejected
-            return Result(
-                scenario=scenario.name,
-                segment=plan.segment,
-                playbook=plan.title,
-                signed_at=journey.signed_at,
-                days=days,
-                outcome="active" if status.state == "paused" else status.state,
-                days_to_first_value=status.days_to_first_value,
-                history_events=sum(len(h) for h in histories),
-                runs=len(histories),
-                timeline=sorted(timeline, key=timeline_order),
-                human_touches=human,
-                seconds=round(time.monotonic() - started, 2),
-            )
+            rejected, human = await journey.play(scenario.steps, days)
+            histories = await history.runs(self.client, handle.id, first_run)
+            status = await journey.status()
         finally:
-            engine(settings.database_url).dispose()
+            await journey.end()
+        if histories[-1][-1].event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED:
+            failure = histories[-1][-1].workflow_execution_failed_event_attributes.failure.message
+            raise SimulationError(f"the workflow failed: {failure}")
+        timeline = self._timeline(contract.account_id, journey.signed_at) + rejected
+        return Result(
+            scenario=scenario.name,
+            segment=plan.segment,
+            playbook=plan.title,
+            signed_at=journey.signed_at,
+            days=days,
+            outcome="active" if status.state == "paused" else status.state,
+            days_to_first_value=status.days_to_first_value,
+            history_events=sum(len(h) for h in histories),
+            runs=len(histories),
+            timeline=sorted(timeline, key=timeline_order),
+            human_touches=human,
+            seconds=round(time.monotonic() - started, 2),
+        )
 
     def _contract(self, scenario: Scenario, segment: Segment, now: datetime) -> Contract:
         """The scenario's contract, signed now, for this segment, under an account id of its own.
@@ -225,9 +240,9 @@ class Simulator:
                 "\n".join(f"{scenario.source}: contract.{line}" for line in str(e).splitlines())
             ) from None
 
-    def _timeline(self, url: str, account_id: str, signed_at: datetime) -> list[Entry]:
+    def _timeline(self, account_id: str, signed_at: datetime) -> list[Entry]:
         """The sink's emails and the activities' timeline rows, in the order the workflow ran them."""
-        with Session(engine(url)) as db:
+        with Session(self.engine) as db:
             rows = db.exec(select(TimelineEvent).where(TimelineEvent.account_id == account_id)).all()
         found: list[tuple[str, Entry]] = []
         for row in rows:
@@ -252,6 +267,20 @@ class Simulator:
         return [entry for _, entry in sorted(found, key=when)]
 
 
+def _empty_database(path: Path, roster_file: Path) -> None:
+    """The migrated schema, with the staff roster loaded as the first assignment would load it."""
+    url = f"sqlite:///{path}"
+    upgrade(url)
+    with contextlib.suppress(RosterError), Session(engine(url)) as db:
+        seed_if_empty(db, roster_file)  # a broken roster: left empty, every simulation reports it
+    engine(url).dispose()
+
+
+def _scratch(connection: sqlite3.Connection, _record: object) -> None:
+    """A simulation database is thrown away: its commits need not wait for the disk."""
+    connection.execute("PRAGMA synchronous=OFF")
+
+
 def _reason(error: WorkflowUpdateFailedError) -> str:
     """The innermost message: the validator's words, or the activity's (an unknown staff id)."""
     cause: BaseException | None = error.cause
@@ -263,11 +292,11 @@ def _reason(error: WorkflowUpdateFailedError) -> str:
 class _Journey:
     """One onboarding being simulated: its clock, its actions, and the watch for broken templates."""
 
-    def __init__(self, sim: Simulator, contract: Contract) -> None:
+    def __init__(self, sim: Simulator, contract: Contract, first_run: str) -> None:
         assert contract.signed_at, "parse_contract stamps signed_at"
         self.sim, self.contract, self.signed_at = sim, contract, contract.signed_at
         self.handle: WorkflowHandle[Any, Any] = sim.client.get_workflow_handle(contract.workflow_id)
-        self.events: list[HistoryEvent] = []  # the latest run's history, as of the last look
+        self.watch = history.Watch(sim.client, contract.workflow_id, first_run)
 
     async def play(self, steps: tuple[Step, ...], days: float) -> tuple[list[Entry], int]:
         """Every action at its day, then on to the last day; (rejected lines, human touches)."""
@@ -301,14 +330,17 @@ class _Journey:
         exactly that. Moving the action past the timer (seconds, invisible at the timeline's
         hundredth of a day) keeps the rule documented for actions: what is due fires first.
         """
-        events = await self.until(at)
-        while (due := history.next_timer(events)) is not None:
-            if due > await self.sim.env.get_current_time() + TIMER_GUARD:
+        clock = await self.until(at)
+        while (due := self.watch.next_timer()) is not None:
+            if due > clock + TIMER_GUARD:
                 return
-            events = await self.until(due + timedelta(milliseconds=1))
+            clock = await self.until(due + timedelta(milliseconds=1))
 
-    async def until(self, at: datetime) -> list[HistoryEvent]:
-        """Let virtual time run to `at`, then wait until the workflow has done all that was due."""
+    async def until(self, at: datetime) -> datetime:
+        """Let virtual time run to `at`, then wait until the workflow has done all that was due.
+
+        Returns the virtual time it ran to: the server's clock, read before, or `at` (the clock
+        has moved on since only by the wall milliseconds the look for idleness took)."""
         now = await self.sim.env.get_current_time()
         if at > now:
             await self.sim.env.sleep(at - now)
@@ -318,12 +350,11 @@ class _Journey:
                 raise SimulationError(f"the workflow stayed busy for {SETTLE_TIMEOUT:g} s at one virtual moment")
             await asyncio.sleep(0.005)
         self.check_templates()
-        return self.events
+        return max(now, at)
 
     async def idle(self) -> bool:
-        self.events = [e async for e in self.handle.fetch_history_events()]
         try:
-            return history.idle(self.events)
+            return await self.watch.idle()
         except history.WorkflowTaskFailed as e:
             raise SimulationError(f"the workflow failed while running the playbook: {e}") from None
 

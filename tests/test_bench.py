@@ -108,8 +108,10 @@ def test_simulation_reports_virtual_days_a_second(results: dict[str, dict[str, A
     sim = results["simulation"]
     assert sim["segments"]["smb"]["happy_path"]["virtual_days"] > 0
     scenarios = sorted((ROOT / "bench" / "scenarios").glob("smb_happy*.yaml"))
-    assert sim["batch"]["runs"] == len(scenarios)
+    assert sim["batch"]["runs"] == len(scenarios) and sim["batch"]["lanes"] == 1
     assert sim["batch"]["days_per_second"] > 0
+    worst = sim["enterprise_worst_case"]
+    assert worst["virtual_days"] == 127 and len(worst["runs"]) == 1 and worst["seconds"] == worst["runs"][0] > 0
 
 
 def test_idle_onboardings_all_act_when_their_timers_fire(results: dict[str, dict[str, Any]]) -> None:
