@@ -169,7 +169,8 @@ def insert_new(db: Session, table: type[SQLModel], unique: str) -> Insert:
     """An INSERT that skips rows whose `unique` column is already stored (ON CONFLICT DO
     NOTHING), on SQLite and PostgreSQL alike: one statement, where a lookup first takes two."""
     dialect = postgresql if db.get_bind().dialect.name == "postgresql" else sqlite
-    return dialect.insert(table).on_conflict_do_nothing(index_elements=[unique])
+    core_table = table.__table__  # type: ignore[attr-defined]  # the Table: no ORM bulk-insert bookkeeping
+    return dialect.insert(core_table).on_conflict_do_nothing(index_elements=[unique])
 
 
 def upgrade(url: str) -> None:

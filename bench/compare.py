@@ -61,6 +61,8 @@ def before_after(before: dict[str, dict[str, Any]], after: dict[str, dict[str, A
                 if was_run is not None:
                     label = f"history events, {segment.replace('_', '-')} {journey.replace('_', ' ')}"
                     rows.append((label, was_run["events"], run["events"], change(was_run["events"], run["events"])))
+                    was, now = (r.get("largest_run_events", r["events"]) for r in (was_run, run))
+                    rows.append((f"{label}, largest run", was, now, change(was, now)))
     if "activity_cost" in before and "activity_cost" in after:
         for name, a in after["activity_cost"]["activities"].items():
             b = before["activity_cost"]["activities"].get(name)

@@ -103,6 +103,8 @@ def history(r: dict[str, Any]) -> str:
             j["emails"],
             j["escalations"],
             j["events"],
+            j.get("runs", 1),
+            j.get("largest_run_events", j["events"]),
             f"{j['bytes'] / 1024:.1f}",
             f"{j['largest_payload_bytes'] / 1024:.1f}",
         )
@@ -110,8 +112,9 @@ def history(r: dict[str, Any]) -> str:
         for journey, j in journeys.items()
     ]
     largest = r["largest_payload"]
+    header = ("segment", "journey", "days", "emails", "escalations", "events", "runs", "largest run", "KiB")
     return (
-        table(("segment", "journey", "days", "emails", "escalations", "events", "KiB", "largest payload KiB"), rows)
+        table((*header, "largest payload KiB"), rows)
         + f"\n\nLargest payload: {largest['largest_payload_bytes'] / 1024:.1f} KiB, in "
         f"{largest['largest_payload_in']} (Temporal refuses 2 MiB; warns at 10,240 events or 10 MiB of history)."
     )
