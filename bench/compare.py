@@ -61,8 +61,10 @@ def before_after(before: dict[str, dict[str, Any]], after: dict[str, dict[str, A
                 if was_run is not None:
                     label = f"history events, {segment.replace('_', '-')} {journey.replace('_', ' ')}"
                     rows.append((label, was_run["events"], run["events"], change(was_run["events"], run["events"])))
-                    was, now = (r.get("largest_run_events", r["events"]) for r in (was_run, run))
-                    rows.append((f"{label}, largest run", was, now, change(was, now)))
+                    if "largest_run_events" in run:  # runs continue as new mid-onboarding since issue 19
+                        was = was_run.get("largest_run_events", was_run["events"])
+                        now = run["largest_run_events"]
+                        rows.append((f"{label}, largest run", was, now, change(was, now)))
     if "activity_cost" in before and "activity_cost" in after:
         for name, a in after["activity_cost"]["activities"].items():
             b = before["activity_cost"]["activities"].get(name)

@@ -180,8 +180,15 @@ def test_the_published_figures_are_the_ones_in_bench_results() -> None:
     assert changed.count("\n|") > 10, "the before/after pair holds both throughput and activity costs"
     assert changed in docs
     assert changed in readme
-    redesign = printed("--before", "bench/results/v2")  # the state-machine redesign, v2 against today's
+    redesign = printed("--before", "bench/results/v2", "--results", "bench/results/v3")  # the state-machine redesign
     assert redesign.count("\n|") > 20 and redesign in docs and redesign in readme
+    closer = printed("--before", "bench/results/v3")  # the performance work, v3's published figures against today's
+    assert closer.count("\n|") > 20 and closer in docs and closer in readme
+    performance = "bench/results/performance"  # the same machine, back to back, quick size
+    pair = printed("--mode", "quick", "--before", f"{performance}/before", "--results", f"{performance}/after")
+    history = printed("--before", f"{performance}/before", "--results", f"{performance}/after")
+    assert "worker CPU, engine / floor" in pair and "largest run" in history
+    assert pair in docs and history in docs
 
 
 def printed(*arguments: str) -> str:

@@ -26,7 +26,7 @@ from tests.conftest import Run
 
 DAYS = 120
 BATCH = 100
-LIMIT = 5_000  # "well under": a run continues as new at 2,000 events; Temporal warns at 10,240
+LIMIT = 5_000  # "well under": a run continues as new at 400 events (2,000 before); Temporal warns at 10,240
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from onboarding.journey.state import snapshot_version
 from onboarding.journey.where import Where, describe
 from onboarding.models import OpenEscalation, State, Status
 from onboarding.playbook import text
@@ -65,7 +66,7 @@ def status(j: Where, now: datetime) -> Status:
         due_at=j.due_at(),
         completed_at=j.p.completed_at,
         days_to_first_value=j.days_to_first_value(),
-        playbook=j.playbook.version,
+        playbook=snapshot_version(j.playbook),
         variant=j.playbook.variant or ("control" if j.playbook.variants else None),
     )
 
