@@ -7,6 +7,7 @@ from collections import Counter
 from temporalio.testing import WorkflowEnvironment
 
 from tests.journeys import DAY, enterprise_worst_case
+from tests.test_chatty import runs
 
 
 async def test_silent_customer_gets_the_kickoff_offered_again_and_escalations_to_the_manager(
@@ -66,7 +67,6 @@ async def test_worst_case_onboarding_completes_with_every_touch_once(env: Workfl
     assert stalled.occurrences == 3
     assert [int(h.day) for h in run.timeline("escalation") if h.name == "stalled"] == [39]
 
-    first_run = env.client.get_workflow_handle(run.handle.id, run_id=run.handle.result_run_id)
-    events = len((await first_run.fetch_history()).events)
-    print(f"\nhistory events, enterprise worst case (every nudge, 9 escalations, a pause): {events}")
-    assert events < 1_000, "history should stay a few hundred events, far from the 10K warning"
+    sizes = [r.events for r in await runs(run)]
+    print(f"\nhistory events, enterprise worst case (every nudge, 9 escalations, a pause): {sizes} by run")
+    assert 1 < len(sizes) and max(sizes) <= 500, "a run continues as new before it replays slowly (400 events)"
