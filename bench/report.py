@@ -194,6 +194,12 @@ SECTIONS = {
 }
 
 
+def timeouts(side: dict[str, Any]) -> float:
+    """Workflow tasks that timed out, per run of the sample the event mix counts (any timeout type)."""
+    mix = side.get("event_mix_per_run", {})
+    return round(sum(n for kind, n in mix.items() if kind.startswith("WORKFLOW_TASK_TIMED_OUT")), 2)
+
+
 def summary(results: dict[str, dict[str, Any]]) -> str:
     """The README's table: one headline figure a benchmark, with its baseline where it has one."""
     rows = []
@@ -219,6 +225,7 @@ def summary(results: dict[str, dict[str, Any]]) -> str:
                 f["worker_cpu_ms_per_run"],
                 x["worker_cpu_per_run"],
             ),
+            ("workflow-task timeouts per onboarding", timeouts(e), timeouts(f), ""),
         ]
     if lat := results.get("latency"):
         waits = [("idle", idle_email(lat))]
@@ -242,7 +249,8 @@ def summary(results: dict[str, dict[str, Any]]) -> str:
         for segment, journeys in h["segments"].items():
             for journey, j in journeys.items():
                 label = f"history, {segment.replace('_', '-')} {journey.replace('_', ' ')}"
-                rows.append((label, f"{j['events']} events, {j['bytes'] / 1024:.1f} KiB", "", ""))
+                runs = f" in {j['runs']} runs, the largest {j['largest_run_events']}" if j.get("runs", 1) > 1 else ""
+                rows.append((label, f"{j['events']} events{runs}, {j['bytes'] / 1024:.1f} KiB", "", ""))
     if c := results.get("chatty"):
         label = f"chatty product, {c['events_sent']} events"
         value = f"{c['runs']} runs, largest {c['largest_run_events']} events; {c['events_recorded']} recorded"

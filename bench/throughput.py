@@ -21,7 +21,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
-from temporalio.api.enums.v1 import EventType
+from temporalio.api.enums.v1 import EventType, TimeoutType
 from temporalio.client import Client
 
 from bench import common
@@ -95,7 +95,10 @@ async def shape_of(client: Client, workflow_ids: list[str]) -> tuple[Shape, dict
         first_id = (await client.get_workflow_handle(workflow_id).describe()).raw_description.workflow_execution_info
         handle = client.get_workflow_handle(workflow_id, run_id=first_id.first_run_id)
         async for event in handle.fetch_history_events():
-            counts[EventType.Name(event.event_type).removeprefix("EVENT_TYPE_")] += 1
+            kind = EventType.Name(event.event_type).removeprefix("EVENT_TYPE_")
+            if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT:  # which wait ran out
+                kind += f" ({TimeoutType.Name(event.workflow_task_timed_out_event_attributes.timeout_type)})"
+            counts[kind] += 1
     per_run = {kind: round(n / len(sample), 1) for kind, n in sorted(counts.items())}
     shape = Shape(
         messages=len(STEPS),
