@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections import OrderedDict
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -145,25 +146,27 @@ class Progress(BaseModel):
 SNAPSHOTS_KEPT = 32
 """How many playbook snapshots a worker keeps parsed (a few versions are in flight at once)."""
 _snapshots: OrderedDict[str, Playbook] = OrderedDict()
+_snapshots_lock = threading.Lock()
 
 
 def shared_snapshot(raw: Any, parse: ValidatorFunctionWrapHandler) -> Playbook:
     """One parsed Playbook per snapshot content, shared by every run that carries it.
 
-    Every start and continue-as-new carries the whole snapshot; parsing it again per run (its
-    conditions included) and keeping a copy per cached run cost a worker most of its CPU at a
-    run's start and most of its memory while runs wait. Playbooks are never changed in place
-    (a rollout replaces the snapshot), so equal content can be one object."""
+    Every start and continue-as-new carries the whole snapshot: parsing it again per run (its
+    conditions included) and keeping a copy per cached run is CPU at every run's start and
+    memory while runs wait. Playbooks are never changed in place (a rollout replaces the
+    snapshot), so equal content can be one object. Workflow tasks run on several threads."""
     if isinstance(raw, Playbook):
         return raw
     key = json.dumps(raw, sort_keys=True, separators=(",", ":"), default=repr)
-    found = _snapshots.get(key)
-    if found is None:
-        found = _snapshots[key] = parse(raw)
-        if len(_snapshots) > SNAPSHOTS_KEPT:
-            _snapshots.popitem(last=False)
-    _snapshots.move_to_end(key)
-    return found
+    with _snapshots_lock:
+        found = _snapshots.get(key)
+        if found is None:
+            found = _snapshots[key] = parse(raw)
+            if len(_snapshots) > SNAPSHOTS_KEPT:
+                _snapshots.popitem(last=False)
+        _snapshots.move_to_end(key)
+        return found
 
 
 _versions: dict[int, tuple[Playbook, str]] = {}
