@@ -80,6 +80,7 @@ VARIABLES: dict[str, tuple[str, type[int] | type[float], float, float, str]] = {
         "a whole number, at least 2",
     ),
     "max_cached_workflows": ("WORKER_MAX_CACHED_WORKFLOWS", int, 0, UNBOUNDED, "a whole number, at least 0"),
+    "sticky_queue_timeout": ("WORKER_STICKY_QUEUE_SECONDS", float, 1, 3600, "a number of seconds, 1-3600"),
     "emails_per_second": ("WORKER_EMAILS_PER_SECOND", float, 0, UNBOUNDED, "a number, at least 0 (0: no limit)"),
     "graceful_shutdown": ("WORKER_GRACEFUL_SHUTDOWN_SECONDS", float, 0, 3600, "a number of seconds, 0-3600"),
     "metrics_port": ("WORKER_METRICS_PORT", int, 1, 65535, "a TCP port number, 1-65535"),
@@ -95,6 +96,12 @@ class Tuning:
     # that takes over 10 s times out. Fewer in hand, the rest wait on the server, unharmed.
     max_concurrent_workflow_tasks: int = 20
     max_cached_workflows: int = 1000
+    # How long a cached onboarding's next workflow task waits for this worker before the server
+    # hands it, with its whole history, to any worker, which must replay it. A worker that stopped
+    # polling loses its tasks after 10 s whatever this says (the server notices the missing poller),
+    # so this only decides how long a busy worker keeps what it already holds in memory. The SDK's
+    # 10 s made a worker in a burst replay runs it had cached: more work just when it had the most.
+    sticky_queue_timeout: timedelta = timedelta(seconds=60)
     emails_per_second: float = 25.0
     graceful_shutdown: timedelta = timedelta(seconds=30)
     metrics_port: int | None = None
@@ -121,8 +128,9 @@ class Tuning:
             problems.append(f"LOG_LEVEL: expected one of {', '.join(LOG_LEVELS)}, got {env['LOG_LEVEL']!r}")
         if problems:
             raise TuningError("\n".join(problems))
-        if "graceful_shutdown" in values:
-            values["graceful_shutdown"] = timedelta(seconds=values["graceful_shutdown"])
+        for seconds in ("graceful_shutdown", "sticky_queue_timeout"):
+            if seconds in values:
+                values[seconds] = timedelta(seconds=values[seconds])
         return cls(log_level=level, **values)
 
 
@@ -193,6 +201,7 @@ def build_worker(
         max_concurrent_activities=tuning.max_concurrent_activities,
         max_concurrent_workflow_tasks=tuning.max_concurrent_workflow_tasks,
         max_cached_workflows=tuning.max_cached_workflows,
+        sticky_queue_schedule_to_start_timeout=tuning.sticky_queue_timeout,
         graceful_shutdown_timeout=tuning.graceful_shutdown,
         max_task_queue_activities_per_second=tuning.emails_per_second or None,
         interceptors=[EngineInterceptor(runtime.metric_meter)],

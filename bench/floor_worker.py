@@ -30,6 +30,7 @@ async def serve(tuning: Tuning) -> None:
         max_concurrent_activities=tuning.max_concurrent_activities,
         max_concurrent_workflow_tasks=tuning.max_concurrent_workflow_tasks,
         max_cached_workflows=tuning.max_cached_workflows,
+        sticky_queue_schedule_to_start_timeout=tuning.sticky_queue_timeout,
     ):
         log.info("worker polling task queue %r", QUEUE)
         await stop.wait()

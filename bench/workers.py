@@ -37,6 +37,7 @@ class WorkerSettings:
     max_concurrent_activities: int = 20
     max_concurrent_workflow_tasks: int = 20
     emails_per_second: float = 0  # no send-rate limit: the outbox is local (production default: 25/s)
+    sticky_queue_seconds: float = 60  # the production default (worker.Tuning)
 
     def env(self) -> dict[str, str]:
         return {
@@ -44,6 +45,7 @@ class WorkerSettings:
             "WORKER_MAX_CONCURRENT_ACTIVITIES": str(self.max_concurrent_activities),
             "WORKER_MAX_CONCURRENT_WORKFLOW_TASKS": str(self.max_concurrent_workflow_tasks),
             "WORKER_EMAILS_PER_SECOND": str(self.emails_per_second),
+            "WORKER_STICKY_QUEUE_SECONDS": str(self.sticky_queue_seconds),
         }
 
 

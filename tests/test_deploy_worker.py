@@ -16,7 +16,7 @@ from temporalio import activity
 from temporalio.testing import WorkflowEnvironment
 
 from tests.conftest import contract
-from worker import JsonLogFormatter, Tuning, TuningError
+from worker import JsonLogFormatter, Tuning, TuningError, build_worker
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -26,6 +26,7 @@ def test_without_settings_the_worker_uses_the_documented_defaults() -> None:
         max_concurrent_activities=20,
         max_concurrent_workflow_tasks=20,
         max_cached_workflows=1000,
+        sticky_queue_timeout=timedelta(seconds=60),
         emails_per_second=25.0,
         graceful_shutdown=timedelta(seconds=30),
         metrics_port=None,
@@ -39,13 +40,23 @@ def test_every_setting_is_read_from_its_variable() -> None:
             "WORKER_MAX_CONCURRENT_ACTIVITIES": "50",
             "WORKER_MAX_CONCURRENT_WORKFLOW_TASKS": "8",
             "WORKER_MAX_CACHED_WORKFLOWS": "0",
+            "WORKER_STICKY_QUEUE_SECONDS": "15",
             "WORKER_EMAILS_PER_SECOND": "2.5",
             "WORKER_GRACEFUL_SHUTDOWN_SECONDS": "90",
             "WORKER_METRICS_PORT": "9464",
             "LOG_LEVEL": "debug",
         }
     )
-    assert tuning == Tuning(50, 8, 0, 2.5, timedelta(seconds=90), 9464, "DEBUG")
+    assert tuning == Tuning(
+        max_concurrent_activities=50,
+        max_concurrent_workflow_tasks=8,
+        max_cached_workflows=0,
+        sticky_queue_timeout=timedelta(seconds=15),
+        emails_per_second=2.5,
+        graceful_shutdown=timedelta(seconds=90),
+        metrics_port=9464,
+        log_level="DEBUG",
+    )
 
 
 def test_bad_settings_are_refused_naming_each_variable_and_what_it_expects() -> None:
@@ -53,6 +64,7 @@ def test_bad_settings_are_refused_naming_each_variable_and_what_it_expects() -> 
         Tuning.from_env(
             {
                 "WORKER_MAX_CONCURRENT_ACTIVITIES": "lots",
+                "WORKER_STICKY_QUEUE_SECONDS": "0",
                 "WORKER_EMAILS_PER_SECOND": "-1",
                 "WORKER_METRICS_PORT": "70000",
                 "LOG_LEVEL": "chatty",
@@ -60,10 +72,19 @@ def test_bad_settings_are_refused_naming_each_variable_and_what_it_expects() -> 
         )
     assert str(refused.value).splitlines() == [
         "WORKER_MAX_CONCURRENT_ACTIVITIES: expected a whole number, at least 1, got 'lots'",
+        "WORKER_STICKY_QUEUE_SECONDS: expected a number of seconds, 1-3600, got '0'",
         "WORKER_EMAILS_PER_SECOND: expected a number, at least 0 (0: no limit), got '-1'",
         "WORKER_METRICS_PORT: expected a TCP port number, 1-65535, got '70000'",
         "LOG_LEVEL: expected one of DEBUG, INFO, WARNING, ERROR, CRITICAL, got 'chatty'",
     ]
+
+
+async def test_the_worker_hands_its_tuning_to_the_sdk(env: WorkflowEnvironment) -> None:
+    tuning = Tuning(max_cached_workflows=7, sticky_queue_timeout=timedelta(seconds=45), emails_per_second=3)
+    config = build_worker(env.client, "tuned", tuning).config()
+    assert config["max_cached_workflows"] == 7
+    assert config["sticky_queue_schedule_to_start_timeout"] == timedelta(seconds=45)
+    assert config["max_task_queue_activities_per_second"] == 3
 
 
 def test_a_worker_with_bad_settings_exits_2_before_touching_the_database(tmp_path: Path) -> None:
