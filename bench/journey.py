@@ -75,6 +75,7 @@ class Trip:
     started: float
     ended: float = 0.0
     sent: list[tuple[float, str]] = field(default_factory=list)  # (wall time the event went, email key)
+    run_id: str = ""  # the first run's, where the sampled emails are scheduled
 
     def latencies(self, outbox: Path) -> list[float]:
         """Event -> .eml in the outbox, in seconds; an email that never came is an error, not a sample."""
@@ -116,8 +117,8 @@ async def _at(start: float, n: int) -> None:
 async def engine_journey(client: Client, account_id: str) -> Trip:
     """Sign, play every step in turn, and wait until the onboarding completes."""
     handle = await starter.start(client, contract(account_id), unpaced("smb"))
-    trip = Trip(handle.id, time.time())
-    ref = onboarding_ref(handle.id, handle.result_run_id or "")
+    trip = Trip(handle.id, time.time(), run_id=handle.result_run_id or "")
+    ref = onboarding_ref(handle.id, trip.run_id)
     for n, step in enumerate(STEPS):
         await _at(trip.started, n)
         sent = time.time()

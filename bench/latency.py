@@ -35,7 +35,7 @@ from typing import Any
 from temporalio.client import WorkflowContinuedAsNewError
 
 import starter
-from bench import common
+from bench import breakdown, common
 from bench.engine import Engine, arrived, before, resting, running
 from bench.journey import STEP_SECONDS, STEPS, Trip, contract
 from bench.load import SEED, Pace, capacity, level, probes
@@ -54,8 +54,8 @@ OPEN_AT_ONCE = 400  # roster seats beyond the burst: the levels' journeys open a
 async def one_at_a_time(engine: Engine, account_id: str) -> Trip:
     """One onboarding on an otherwise idle worker: each event waits until the last one's emails are out."""
     handle = await starter.start(engine.client, contract(account_id), unpaced("smb"))
-    trip = Trip(handle.id, time.time())
-    ref = onboarding_ref(handle.id, handle.result_run_id or "")
+    trip = Trip(handle.id, time.time(), run_id=handle.result_run_id or "")
+    ref = onboarding_ref(handle.id, trip.run_id)
     await arrived(engine.outbox, f"{ref}/signed.welcome")
     for n, (event, (email, last)) in enumerate(
         (
@@ -92,6 +92,7 @@ async def measure(
             idle = [await one_at_a_time(engine, f"idle-{tag}-{i}") for i in range(idle_runs)]
             actions, pages = await probes(engine, rest, pace, before(time.monotonic() + pace.idle_window))
             emails = [s for trip in idle for s in trip.latencies(engine.outbox)]
+        idle_legs = breakdown.report(await breakdown.samples(engine.client, idle, engine.outbox))
         with common.profiled(engine.worker.pid, options.profile_to("latency-loaded")):
             measured = await capacity(engine, accounts, burst, rest, pace)
             rows = [await level(engine, accounts, rest, share, measured["per_second"], pace) for share in LEVELS]
@@ -117,6 +118,7 @@ async def measure(
         "capacity": measured | {"throughput_benchmark_per_second": throughput},
         "idle": {
             "event_to_email": common.percentiles(emails),
+            "event_to_email_legs": idle_legs,
             "csm_action": common.percentiles(actions),
             "plan_page": common.percentiles(pages),
         },

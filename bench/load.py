@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from bench import common
+from bench import breakdown, common
 from bench.engine import Engine, Resting, before, paced, page, touch
 from bench.journey import Trip, engine_journey
 from bench.throughput import gated
@@ -115,6 +115,7 @@ async def level(
         "sampled_onboardings": len(sampled),
         "drain_seconds": round(drained, 2),
         "event_to_email": common.percentiles(emails),
+        "event_to_email_legs": breakdown.report(await breakdown.samples(engine.client, sampled, engine.outbox)),
         "csm_action": common.percentiles(actions),
         "plan_page": common.percentiles(pages),
     }

@@ -42,7 +42,44 @@ def latency(r: dict[str, Any]) -> str:
         (f"{row['load']:.0%}", f"{row['target_per_second']} / {row['achieved_per_second']}", *_figures(row))
         for row in r["levels"]
     ]
+    return intro + "\n\n" + table(header, rows) + _legs(r)
+
+
+LEGS = {
+    "to_server": "to the server",
+    "waiting_for_worker": "waiting for the worker",
+    "workflow_task": "workflow task",
+    "waiting_for_activity_slot": "waiting for an activity slot",
+    "sending": "sending",
+}
+
+
+def _legs(r: dict[str, Any]) -> str:
+    """Where event -> email's time went (bench/breakdown.py), for results that carry it."""
+    levels = [("idle", r["idle"]), *((f"{row['load']:.0%}", row) for row in r["levels"])]
+    if not all(row.get("event_to_email_legs") for _, row in levels):
+        return ""
+    intro = (
+        "\n\nWhere event -> email's time went, read from each sample's history (bench/breakdown.py): "
+        "p50 / p99 of each leg in ms, and its share of the mean. The last column is part of the workflow "
+        "task: the records lane's local activity in that task, timed by its marker (the email's activity is "
+        "scheduled only when the task completes, after it)."
+    )
+    header = ["load", *LEGS.values(), "of which the local activity"]
+    rows = [
+        (
+            name,
+            *(_leg(b["legs"][leg], b["share_of_mean"][leg]) for leg in LEGS),
+            _leg(b["local_activity_in_workflow_task"], b["local_activity_share_of_mean"]),
+        )
+        for name, row in levels
+        for b in [row["event_to_email_legs"]]
+    ]
     return intro + "\n\n" + table(header, rows)
+
+
+def _leg(figures: dict[str, float], share: float) -> str:
+    return f"{figures['p50_ms']} / {figures['p99_ms']} ({share:.0%})"
 
 
 def _figures(row: dict[str, Any]) -> list[Any]:

@@ -1,0 +1,121 @@
+"""Where an event -> email sample's time went, read from the onboarding's own history.
+
+A sample runs from sending the product event to the email's .eml in the outbox. The server
+stamps each step on the way, so the sample splits into five legs:
+- to the server: the signal recorded (WORKFLOW_EXECUTION_SIGNALED);
+- waiting for the worker: the workflow task that takes the signal starts;
+- workflow task: it completes. The journey's code runs in it, and so does the records lane's
+  local activity when that task queued records: a task completes only once its local
+  activities have, and the email's activity is scheduled only then;
+- waiting for an activity slot: the email's send_email activity starts;
+- sending: rendering, the outbox row, the .eml.
+Each leg is reported as percentiles, plus its mean share of the whole, for every sample and
+for the slowest 1%; so is the local activity inside the workflow task, timed by its marker.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import pairwise, takewhile
+from pathlib import Path
+from statistics import fmean
+from typing import Any
+
+from temporalio.api.enums.v1 import EventType
+from temporalio.api.history.v1 import HistoryEvent
+from temporalio.client import Client
+
+from adapters.email.local import eml_path
+from bench.common import percentiles
+from bench.journey import Trip
+
+LEGS = ("to_server", "waiting_for_worker", "workflow_task", "waiting_for_activity_slot", "sending")
+E = EventType
+
+
+@dataclass(frozen=True)
+class Sample:
+    legs: tuple[float, ...]  # seconds, in the order of LEGS
+    local_activity: float | None  # seconds the records lane's local activity took in the email's task, if it ran
+
+    @property
+    def total(self) -> float:
+        return sum(self.legs)
+
+
+def local_activity_seconds(marker: HistoryEvent) -> float | None:
+    """How long a local activity ran, from its marker (the SDK records when it was scheduled and completed)."""
+    data = marker.marker_recorded_event_attributes.details.get("data")
+    if data is None or not data.payloads:
+        return None  # a patch marker
+    done = json.loads(data.payloads[0].data)
+
+    def seconds(stamp: dict[str, int]) -> float:
+        return stamp["seconds"] + stamp.get("nanos", 0) / 1e9
+
+    return seconds(done["complete_time"]) - seconds(done["original_schedule_time"])
+
+
+def split(events: Sequence[HistoryEvent], sent: float, emailed: float) -> Sample:
+    """The legs of one sample: the first signal recorded after `sent`, and the first email it scheduled."""
+
+    def at(event: HistoryEvent) -> float:
+        return event.event_time.ToNanoseconds() / 1e9
+
+    def first(kind: int, after: int, where: Any = lambda e: True) -> HistoryEvent:
+        return next(e for e in events if e.event_id > after and e.event_type == kind and where(e))
+
+    # A signal can be stamped a hair before the client's clock read `sent`: allow 5 ms.
+    signals = (e for e in events if e.event_type == E.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED)
+    signaled = next(e for e in signals if at(e) >= sent - 0.005)
+    task = first(E.EVENT_TYPE_WORKFLOW_TASK_STARTED, signaled.event_id)
+    done = first(E.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, task.event_id)
+    email = first(
+        E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED,
+        done.event_id,
+        lambda e: e.activity_task_scheduled_event_attributes.activity_type.name == "send_email",
+    )
+    started = first(
+        E.EVENT_TYPE_ACTIVITY_TASK_STARTED,
+        email.event_id,
+        lambda e: e.activity_task_started_event_attributes.scheduled_event_id == email.event_id,
+    )
+    # The task's commands follow its completion, up to the next task: a marker among them is a local activity.
+    after = (e for e in events if e.event_id > done.event_id)
+    commands = takewhile(lambda e: e.event_type != E.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, after)
+    markers = (e for e in commands if e.event_type == E.EVENT_TYPE_MARKER_RECORDED)
+    local = next((t for t in map(local_activity_seconds, markers) if t is not None), None)
+    stamps = (sent, at(signaled), at(task), at(done), at(started), emailed)
+    return Sample(tuple(max(0.0, b - a) for a, b in pairwise(stamps)), local)
+
+
+async def samples(client: Client, trips: Sequence[Trip], outbox: Path) -> list[Sample]:
+    """Every sample of `trips`, from their first runs' histories and the outbox's files."""
+    out: list[Sample] = []
+    for trip in trips:
+        history = await client.get_workflow_handle(trip.workflow_id, run_id=trip.run_id).fetch_history()
+        out.extend(split(history.events, sent, eml_path(outbox, key).stat().st_mtime) for sent, key in trip.sent)
+    return out
+
+
+def report(samples: Sequence[Sample]) -> dict[str, Any]:
+    """Percentiles of each leg, the mean share of each, for all samples and for the slowest 1%."""
+    if not samples:
+        return {}
+    ordered = sorted(samples, key=lambda s: s.total)
+    slowest = ordered[int(len(ordered) * 0.99) :] or ordered[-1:]
+
+    def shares(group: Sequence[Sample]) -> dict[str, float]:
+        whole = fmean(s.total for s in group) or 1.0
+        return {leg: round(fmean(s.legs[i] for s in group) / whole, 3) for i, leg in enumerate(LEGS)}
+
+    local = [s.local_activity for s in samples if s.local_activity is not None]
+    return {
+        "legs": {leg: percentiles([s.legs[i] for s in samples]) for i, leg in enumerate(LEGS)},
+        "share_of_mean": shares(samples),
+        "share_of_slowest_1pct": shares(slowest),
+        "local_activity_in_workflow_task": percentiles(local),
+        "local_activity_share_of_mean": round(sum(local) / sum(s.total for s in samples), 3),
+    }
