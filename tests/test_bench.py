@@ -84,6 +84,11 @@ def test_latency_is_sampled_idle_and_at_each_share_of_the_measured_capacity(
             assert row[measure]["count"] > 0, f"{measure}: sampled at every level"
             p50, p95, p99 = (row[measure][f] for f in FIGURES)
             assert 0 < p50 <= p95 <= p99
+        legs = row["event_to_email_legs"]
+        assert all(leg["count"] == row["event_to_email"]["count"] for leg in legs["legs"].values()), (
+            "every sample split"
+        )
+        assert sum(legs["share_of_mean"].values()) == pytest.approx(1, abs=0.01)
     for row in lat["levels"]:
         assert row["target_per_second"] == round(row["load"] * capacity, 3)
         assert row["event_to_email"]["count"] == 2 * row["sampled_onboardings"], "two emails a journey"
