@@ -11,7 +11,7 @@ from temporalio.worker import Worker
 
 from bench.floor import QUEUE, FloorWorkflow, nothing
 from connection import connect
-from worker import Tuning, configure_logging
+from worker import Tuning, configure_logging, install_runtime
 
 log = logging.getLogger("bench.floor")
 
@@ -20,6 +20,7 @@ async def serve(tuning: Tuning) -> None:
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+    install_runtime(tuning.metrics_port)
     client = await connect()
     async with Worker(
         client,

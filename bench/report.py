@@ -50,6 +50,11 @@ def throughput(r: dict[str, Any]) -> str:
         ("server CPU ms per run", e["server_cpu_ms_per_run"], f["server_cpu_ms_per_run"], x["server_cpu_per_run"]),
         ("driver CPU ms per run", e["driver_cpu_ms_per_run"], f["driver_cpu_ms_per_run"], ""),
         ("worker peak RSS, MiB", e["worker_peak_rss_mb"], f["worker_peak_rss_mb"], ""),
+        *(
+            [("workflow tasks replayed first (cache misses) per run", e[miss], f[miss], "")]
+            if (miss := "workflow_cache_misses_per_run") in e
+            else []
+        ),
         (
             "a run lasted (median / max), s",
             f"{e['run_seconds_median']} / {e['run_seconds_max']}",
@@ -60,7 +65,8 @@ def throughput(r: dict[str, Any]) -> str:
     s = r["settings"]
     intro = (
         f"{s['onboardings']} runs each, at most {s['in_flight_at_most']} in flight; {s['journey']}; "
-        f"{e['emails_per_run']} emails per onboarding; database {s['database']}, bytecode {s['bytecode']}."
+        f"{e['emails_per_run']} emails per onboarding; database {s['database']}, bytecode {s['bytecode']}"
+        + (f"; sticky queue {sticky:g} s." if (sticky := s["worker"].get("sticky_queue_seconds")) else ".")
     )
     return intro + "\n\n" + table(("", "engine", "floor", "engine / floor"), rows)
 

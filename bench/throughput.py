@@ -44,6 +44,7 @@ class Phase:
     driver_cpu: float
     events: int
     worker_peak_rss_mb: float
+    cache: dict[str, float]
 
     def figures(self) -> dict[str, Any]:
         n = len(self.trips)
@@ -57,6 +58,9 @@ class Phase:
             "history_events_per_second": round(self.events / self.wall, 1),
             "worker_cpu_seconds": self.worker_cpu,
             "worker_cpu_ms_per_run": round(self.worker_cpu / n * 1000, 1),
+            "workflow_cache_hits_per_run": round(self.cache.get("hit", 0) / n, 2),
+            "workflow_cache_misses_per_run": round(self.cache.get("miss", 0) / n, 2),
+            "workflow_cache_forced_evictions_per_run": round(self.cache.get("total_forced_eviction", 0) / n, 2),
             "server_cpu_ms_per_run": round(self.server_cpu / n * 1000, 1),
             "driver_cpu_ms_per_run": round(self.driver_cpu / n * 1000, 1),
             "worker_peak_rss_mb": self.worker_peak_rss_mb,
@@ -127,15 +131,16 @@ async def drive(
     worker_cpu, server_cpu = (meter.stop() for meter in metered)
     driver_cpu = time.process_time() - driver_began
     peak = common.peak_rss_mb(worker.pid)
+    cache = worker.workflow_cache()
     errors = common.worker_errors(worker)
     if errors:
         raise RuntimeError(f"{name}: the worker logged errors:\n" + "\n".join(errors[:5]))
     events = sum(await asyncio.gather(*(runs_length(client, t.workflow_id) for t in trips)))
-    return Phase(name, trips, wall, worker_cpu, server_cpu, driver_cpu, events, peak)
+    return Phase(name, trips, wall, worker_cpu, server_cpu, driver_cpu, events, peak, cache)
 
 
-async def measure(n: int, at_once: int, options: common.Options) -> dict[str, Any]:
-    settings = common.WorkerSettings()
+async def measure(n: int, at_once: int, options: common.Options, sticky_seconds: float) -> dict[str, Any]:
+    settings = common.WorkerSettings(sticky_queue_seconds=sticky_seconds)
     with common.scratch(options.keep) as folder, common.dev_server(folder) as server:
         common.write_roster(folder, n)
         env = common.engine_env(folder, server, options.database_url) | settings.env()
@@ -198,10 +203,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = common.arguments(__doc__, workers=True)
     parser.add_argument("-n", type=int, help="onboardings (default 2000; quick 200; smoke 5)")
     parser.add_argument("--at-once", type=int, default=1000, help="journeys in flight at most (default 1000)")
+    parser.add_argument(
+        "--sticky-queue-seconds",
+        type=float,
+        default=common.WorkerSettings.sticky_queue_seconds,
+        help="both workers' WORKER_STICKY_QUEUE_SECONDS (default: the worker's own default)",
+    )
     args = parser.parse_args(argv)
     n = args.n or common.sized(args, smoke=5, quick=200, full=2000)
     started = time.monotonic()
-    figures = asyncio.run(measure(n, min(args.at_once, n), common.Options.from_args(args)))
+    figures = asyncio.run(measure(n, min(args.at_once, n), common.Options.from_args(args), args.sticky_queue_seconds))
     common.write("throughput", args, figures, started)
     r = figures["ratios"]
     print(

@@ -17,9 +17,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import yaml
 
-from bench.server import DevServer, stop_process
+from bench.server import DevServer, free_port, stop_process
+from worker import Tuning
 
 ROOT = Path(__file__).resolve().parent.parent
 READY = "worker polling"
@@ -37,7 +39,7 @@ class WorkerSettings:
     max_concurrent_activities: int = 20
     max_concurrent_workflow_tasks: int = 20
     emails_per_second: float = 0  # no send-rate limit: the outbox is local (production default: 25/s)
-    sticky_queue_seconds: float = 60  # the production default (worker.Tuning)
+    sticky_queue_seconds: float = Tuning.sticky_queue_timeout.total_seconds()  # the production default
 
     def env(self) -> dict[str, str]:
         return {
@@ -53,10 +55,28 @@ class WorkerSettings:
 class WorkerProcess:
     process: subprocess.Popen[bytes]
     log: Path
+    metrics_port: int | None = None
 
     @property
     def pid(self) -> int:
         return self.process.pid
+
+    def workflow_cache(self) -> dict[str, float]:
+        """The SDK's workflow-cache counters so far (hits, misses, forced evictions), from the worker's /metrics.
+
+        A miss is a workflow task for an onboarding no longer in memory: the worker fetched its
+        history and replayed it first."""
+        if self.metrics_port is None:
+            return {}
+        text = httpx.get(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=10).text
+        counts: dict[str, float] = {}
+        for line in text.splitlines():
+            if line.startswith("temporal_sticky_cache_") and "size" not in line:
+                name = (
+                    line.split("{", 1)[0].split(" ", 1)[0].removeprefix("temporal_sticky_cache_").removesuffix("_total")
+                )
+                counts[name] = counts.get(name, 0.0) + float(line.rsplit(" ", 1)[1])
+        return counts
 
 
 def engine_env(folder: Path, server: DevServer, database_url: str | None) -> dict[str, str]:
@@ -140,7 +160,11 @@ def child_env(settings: dict[str, str]) -> dict[str, str]:
 def start_worker(
     folder: Path, name: str, command: Sequence[str], env: dict[str, str], bytecode: bool = True, seconds: float = 120
 ) -> WorkerProcess:
-    """Start a worker process from the project's copy and wait until it polls its task queue."""
+    """Start a worker process from the project's copy and wait until it polls its task queue.
+
+    It serves its metrics on a free port, so its workflow-cache counters can be read."""
+    metrics_port = free_port()
+    env = env | {"WORKER_METRICS_PORT": str(metrics_port)}
     log = folder / f"worker-{name}.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
@@ -156,7 +180,7 @@ def start_worker(
             stop_process(process)
             raise RuntimeError(f"worker {name} did not start:\n{log.read_text(errors='replace')[-3000:]}")
         time.sleep(0.1)
-    return WorkerProcess(process, log)
+    return WorkerProcess(process, log, metrics_port)
 
 
 @contextlib.contextmanager

@@ -68,6 +68,7 @@ def test_throughput_drives_every_journey_and_the_floor_matches_its_shape(results
     for side in ("engine", "floor"):
         assert t[side]["history_events_per_run"] > 0
         assert t[side]["worker_cpu_seconds"] > 0
+        assert t[side]["workflow_cache_hits_per_run"] > 0, "the worker's cache counters were read"
     assert all(value > 0 for value in t["ratios"].values())
 
 
