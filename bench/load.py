@@ -106,7 +106,8 @@ async def level(
     trips = await asyncio.gather(*(task for _, task in started))
     drained = time.monotonic() - until
     sampled = [trip for (at, _), trip in zip(started, trips, strict=True) if at >= sampled_from]
-    emails = [s for trip in sampled for s in trip.latencies(engine.outbox)]
+    unsent = await breakdown.unsent(engine.client, sampled, engine.outbox)
+    emails = [s for trip in sampled for s in trip.latencies(engine.outbox, unsent)]
     return {
         "load": share,
         "target_per_second": round(rate, 3),
@@ -115,7 +116,8 @@ async def level(
         "sampled_onboardings": len(sampled),
         "drain_seconds": round(drained, 2),
         "event_to_email": common.percentiles(emails),
-        "event_to_email_legs": breakdown.report(await breakdown.samples(engine.client, sampled, engine.outbox)),
+        "event_to_email_legs": breakdown.report(await breakdown.samples(engine.client, sampled, engine.outbox, unsent)),
+        "emails_unsent_event_before_team": len(unsent),
         "csm_action": common.percentiles(actions),
         "plan_page": common.percentiles(pages),
     }

@@ -35,6 +35,11 @@ def latency(r: dict[str, Any]) -> str:
         f"target, event -> email p99 under {t['event_to_email_p99_under_ms']:g} ms at {t['load']:.0%}: "
         f"{t['measured_ms']} ms, {met}."
     )
+    if unsent := sum(row.get("emails_unsent_event_before_team", 0) for row in r["levels"]):
+        intro += (
+            f" Not sampled: {unsent} email(s) the engine rightly never sent, their event having come before "
+            "the onboarding's team was assigned, by which time success had completed it past that touch."
+        )
     header = ["load", "onboardings/s target / achieved", "samples email / action / page"]
     header += [f"{short} {p.removesuffix('_ms')}" for short in MEASURES.values() for p in POINTS]
     rows = [("idle", "", *_figures(r["idle"]))]

@@ -9,7 +9,7 @@ from temporalio.api.common.v1 import Payload, Payloads
 from temporalio.api.enums.v1 import EventType as ET
 from temporalio.api.history.v1 import HistoryEvent
 
-from bench.breakdown import LEGS, Sample, report, split
+from bench.breakdown import LEGS, Sample, before_team, report, split
 
 SENT = 1_000.0
 
@@ -74,3 +74,18 @@ def test_the_report_gives_each_leg_and_the_local_activitys_share() -> None:
     assert figures["share_of_slowest_1pct"]["waiting_for_worker"] == 0.5
     assert figures["local_activity_in_workflow_task"]["count"] == 3
     assert figures["local_activity_share_of_mean"] == round(0.03 / 0.25, 3)
+
+
+def assignment(completed_at: float) -> list[HistoryEvent]:
+    scheduled = event(20, ET.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED, SENT - 1)
+    scheduled.activity_task_scheduled_event_attributes.activity_type.name = "assign_team"
+    done = event(21, ET.EVENT_TYPE_ACTIVITY_TASK_COMPLETED, completed_at)
+    done.activity_task_completed_event_attributes.scheduled_event_id = 20
+    return [scheduled, done]
+
+
+def test_an_email_is_excused_only_when_its_event_came_before_the_team_was_assigned() -> None:
+    events = history(with_local_activity=False)
+    assert before_team([*assignment(completed_at=SENT + 4), *events], SENT)
+    assert not before_team([*assignment(completed_at=SENT - 0.5), *events], SENT)
+    assert before_team(events, SENT), "never assigned"
