@@ -10,15 +10,14 @@ stamps each step on the way, so the sample splits into five legs:
 - waiting for an activity slot: the email's send_email activity starts;
 - sending: rendering, the outbox row, the .eml.
 Each leg is reported as percentiles, plus its mean share of the whole, for every sample and
-for the slowest 1%; so is the local activity inside the workflow task, timed by its marker.
+for the slowest 1%.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from itertools import pairwise, takewhile
+from itertools import pairwise
 from pathlib import Path
 from statistics import fmean
 from typing import Any
@@ -38,24 +37,10 @@ E = EventType
 @dataclass(frozen=True)
 class Sample:
     legs: tuple[float, ...]  # seconds, in the order of LEGS
-    local_activity: float | None  # seconds the records lane's local activity took in the email's task, if it ran
 
     @property
     def total(self) -> float:
         return sum(self.legs)
-
-
-def local_activity_seconds(marker: HistoryEvent) -> float | None:
-    """How long a local activity ran, from its marker (the SDK records when it was scheduled and completed)."""
-    data = marker.marker_recorded_event_attributes.details.get("data")
-    if data is None or not data.payloads:
-        return None  # a patch marker
-    done = json.loads(data.payloads[0].data)
-
-    def seconds(stamp: dict[str, int]) -> float:
-        return stamp["seconds"] + stamp.get("nanos", 0) / 1e9
-
-    return seconds(done["complete_time"]) - seconds(done["original_schedule_time"])
 
 
 def split(events: Sequence[HistoryEvent], sent: float, emailed: float) -> Sample:
@@ -77,13 +62,8 @@ def split(events: Sequence[HistoryEvent], sent: float, emailed: float) -> Sample
         email.event_id,
         lambda e: e.activity_task_started_event_attributes.scheduled_event_id == email.event_id,
     )
-    # The task's commands follow its completion, up to the next task: a marker among them is a local activity.
-    after = (e for e in events if e.event_id > done.event_id)
-    commands = takewhile(lambda e: e.event_type != E.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, after)
-    markers = (e for e in commands if e.event_type == E.EVENT_TYPE_MARKER_RECORDED)
-    local = next((t for t in map(local_activity_seconds, markers) if t is not None), None)
     stamps = (sent, _at(signaled), _at(task), _at(done), _at(started), emailed)
-    return Sample(tuple(max(0.0, b - a) for a, b in pairwise(stamps)), local)
+    return Sample(tuple(max(0.0, b - a) for a, b in pairwise(stamps)))
 
 
 async def samples(client: Client, trips: Sequence[Trip], outbox: Path, excused: Collection[str] = ()) -> list[Sample]:
@@ -158,11 +138,8 @@ def report(samples: Sequence[Sample]) -> dict[str, Any]:
         whole = fmean(s.total for s in group) or 1.0
         return {leg: round(fmean(s.legs[i] for s in group) / whole, 3) for i, leg in enumerate(LEGS)}
 
-    local = [s.local_activity for s in samples if s.local_activity is not None]
     return {
         "legs": {leg: percentiles([s.legs[i] for s in samples]) for i, leg in enumerate(LEGS)},
         "share_of_mean": shares(samples),
         "share_of_slowest_1pct": shares(slowest),
-        "local_activity_in_workflow_task": percentiles(local),
-        "local_activity_share_of_mean": round(sum(local) / sum(s.total for s in samples), 3),
     }

@@ -66,17 +66,12 @@ def _legs(r: dict[str, Any]) -> str:
         return ""
     intro = (
         "\n\nWhere event -> email's time went, read from each sample's history (bench/breakdown.py): "
-        "p50 / p99 of each leg in ms, and its share of the mean. The last column is part of the workflow "
-        "task: the records lane's local activity in that task, timed by its marker (the email's activity is "
-        "scheduled only when the task completes, after it)."
+        "p50 / p99 of each leg in ms, and its share of the mean. The workflow task holds the journey's code and "
+        "the records lane's local activity; the email's activity is scheduled only when the task completes."
     )
-    header = ["load", *LEGS.values(), "of which the local activity"]
+    header = ["load", *LEGS.values()]
     rows = [
-        (
-            name,
-            *(_leg(b["legs"][leg], b["share_of_mean"][leg]) for leg in LEGS),
-            _leg(b["local_activity_in_workflow_task"], b["local_activity_share_of_mean"]),
-        )
+        (name, *(_leg(b["legs"][leg], b["share_of_mean"][leg]) for leg in LEGS))
         for name, row in levels
         for b in [row["event_to_email_legs"]]
     ]

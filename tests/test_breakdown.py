@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
-import pytest
-from temporalio.api.common.v1 import Payload, Payloads
 from temporalio.api.enums.v1 import EventType as ET
 from temporalio.api.history.v1 import HistoryEvent
 
@@ -20,19 +16,7 @@ def event(event_id: int, kind: int, at: float, **attributes: object) -> HistoryE
     return e
 
 
-def la_marker(event_id: int, at: float, scheduled: float, completed: float) -> HistoryEvent:
-    def stamp(t: float) -> dict[str, int]:
-        return {"seconds": int(t), "nanos": round((t - int(t)) * 1e9)}
-
-    data = {"activity_type": "record", "original_schedule_time": stamp(scheduled), "complete_time": stamp(completed)}
-    e = event(event_id, ET.EVENT_TYPE_MARKER_RECORDED, at)
-    e.marker_recorded_event_attributes.details["data"].CopyFrom(
-        Payloads(payloads=[Payload(data=json.dumps(data).encode())])
-    )
-    return e
-
-
-def history(with_local_activity: bool) -> list[HistoryEvent]:
+def history() -> list[HistoryEvent]:
     """An earlier signal, then ours: taken 10 ms after it arrives, the task takes 20 ms, the email starts 3 ms later."""
     events = [
         event(1, ET.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED, SENT - 0.5),
@@ -44,15 +28,13 @@ def history(with_local_activity: bool) -> list[HistoryEvent]:
     email = event(6, ET.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED, SENT + 0.032)
     email.activity_task_scheduled_event_attributes.activity_type.name = "send_email"
     events.append(email)
-    if with_local_activity:
-        events.append(la_marker(7, SENT + 0.032, scheduled=SENT + 0.015, completed=SENT + 0.027))
     started = event(8, ET.EVENT_TYPE_ACTIVITY_TASK_STARTED, SENT + 0.035)
     started.activity_task_started_event_attributes.scheduled_event_id = 6
     return [*events, started, event(9, ET.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, SENT + 0.05)]
 
 
 def test_a_sample_splits_at_its_signal_task_and_email() -> None:
-    sample = split(history(with_local_activity=True), SENT, emailed=SENT + 0.047)
+    sample = split(history(), SENT, emailed=SENT + 0.047)
     assert dict(zip(LEGS, (round(leg * 1000, 3) for leg in sample.legs), strict=True)) == {
         "to_server": 2.0,
         "waiting_for_worker": 10.0,
@@ -60,20 +42,14 @@ def test_a_sample_splits_at_its_signal_task_and_email() -> None:
         "waiting_for_activity_slot": 3.0,
         "sending": 12.0,
     }
-    assert sample.local_activity == pytest.approx(0.012)
 
 
-def test_a_task_without_records_has_no_local_activity() -> None:
-    assert split(history(with_local_activity=False), SENT, emailed=SENT + 0.047).local_activity is None
-
-
-def test_the_report_gives_each_leg_and_the_local_activitys_share() -> None:
-    samples = [Sample((0.001, 0.01, 0.02, 0.003, 0.016), 0.01)] * 3 + [Sample((0.001, 0.05, 0.02, 0.003, 0.026), None)]
+def test_the_report_gives_each_legs_percentiles_and_share() -> None:
+    samples = [Sample((0.001, 0.01, 0.02, 0.003, 0.016))] * 3 + [Sample((0.001, 0.05, 0.02, 0.003, 0.026))]
     figures = report(samples)
     assert figures["legs"]["waiting_for_worker"] == {"count": 4, "p50_ms": 10.0, "p95_ms": 50.0, "p99_ms": 50.0}
     assert figures["share_of_slowest_1pct"]["waiting_for_worker"] == 0.5
-    assert figures["local_activity_in_workflow_task"]["count"] == 3
-    assert figures["local_activity_share_of_mean"] == round(0.03 / 0.25, 3)
+    assert figures["share_of_mean"]["waiting_for_worker"] == round(0.08 / 0.25, 3)
 
 
 def assignment(completed_at: float) -> list[HistoryEvent]:
@@ -85,7 +61,7 @@ def assignment(completed_at: float) -> list[HistoryEvent]:
 
 
 def test_an_email_is_excused_only_when_its_event_came_before_the_team_was_assigned() -> None:
-    events = history(with_local_activity=False)
+    events = history()
     assert before_team([*assignment(completed_at=SENT + 4), *events], SENT)
     assert not before_team([*assignment(completed_at=SENT - 0.5), *events], SENT)
     assert before_team(events, SENT), "never assigned"
