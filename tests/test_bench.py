@@ -196,6 +196,8 @@ def test_the_published_figures_are_the_ones_in_bench_results() -> None:
     history = printed("--before", f"{performance}/before", "--results", f"{performance}/after")
     assert "worker CPU, engine / floor" in pair and "largest run" in history
     assert pair in docs and history in docs
+    sticky = printed("--before", "bench/results/sticky/10s", "--results", "bench/results/sticky/60s")
+    assert "worker CPU, engine / floor" in sticky and sticky in docs, "the sticky queue's back-to-back pair"
 
 
 def printed(*arguments: str) -> str:
