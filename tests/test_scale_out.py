@@ -110,6 +110,9 @@ class Cluster:
             "STAFF_FILE": str(STAFF),
             "EMAIL_BACKEND": "outbox",
             "WORKER_METRICS_PORT": str(free_port()),
+            # Failover, not saturation: a killed worker's queued tasks move on after the SDK's 10 s,
+            # not the 60 s a busy production worker keeps them (what is tested holds either way).
+            "WORKER_STICKY_QUEUE_SECONDS": "10",
         }
         inherited = {k: v for k, v in os.environ.items() if not k.startswith(("TEMPORAL_", "WORKER_"))}
         log = self.folder / f"worker-{name}.log"
