@@ -18,14 +18,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import re
 import signal
 import sys
-from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from temporalio import activity, workflow
@@ -53,85 +50,10 @@ from adapters.db import upgrade
 from cli.shutdown import exit_after
 from connection import connect
 from onboarding.effects import EmailRequest, EscalationRequest, RecordBatch
+from tuning import Tuning, TuningError
 from workflows.onboarding import OnboardingWorkflow
 
 log = logging.getLogger("onboarding.worker")
-
-
-# ---- tuning ------------------------------------------------------------------------------
-
-
-class TuningError(ValueError):
-    """A WORKER_* or LOG_LEVEL value that cannot be used; the message names each one at fault."""
-
-
-LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-UNBOUNDED = float("inf")
-
-# Tuning field: (environment variable, parse, lowest, highest, what is expected)
-VARIABLES: dict[str, tuple[str, type[int] | type[float], float, float, str]] = {
-    "max_concurrent_activities": ("WORKER_MAX_CONCURRENT_ACTIVITIES", int, 1, UNBOUNDED, "a whole number, at least 1"),
-    # The SDK needs two workflow task slots at least: one for the sticky queue, one for the shared.
-    "max_concurrent_workflow_tasks": (
-        "WORKER_MAX_CONCURRENT_WORKFLOW_TASKS",
-        int,
-        2,
-        UNBOUNDED,
-        "a whole number, at least 2",
-    ),
-    "max_cached_workflows": ("WORKER_MAX_CACHED_WORKFLOWS", int, 0, UNBOUNDED, "a whole number, at least 0"),
-    "sticky_queue_timeout": ("WORKER_STICKY_QUEUE_SECONDS", float, 1, 3600, "a number of seconds, 1-3600"),
-    "emails_per_second": ("WORKER_EMAILS_PER_SECOND", float, 0, UNBOUNDED, "a number, at least 0 (0: no limit)"),
-    "graceful_shutdown": ("WORKER_GRACEFUL_SHUTDOWN_SECONDS", float, 0, 3600, "a number of seconds, 0-3600"),
-    "metrics_port": ("WORKER_METRICS_PORT", int, 1, 65535, "a TCP port number, 1-65535"),
-}
-
-
-@dataclass(frozen=True)
-class Tuning:
-    """How hard one worker process works. The defaults suit a laptop and a small cluster alike."""
-
-    max_concurrent_activities: int = 20
-    # Workflow tasks share one interpreter lock: many at once only makes each slower, and one
-    # that takes over 10 s times out. Fewer in hand, the rest wait on the server, unharmed.
-    max_concurrent_workflow_tasks: int = 20
-    max_cached_workflows: int = 1000
-    # How long a cached onboarding's next workflow task waits for this worker before the server
-    # hands it, with its whole history, to any worker, which must replay it. A worker that stopped
-    # polling loses its tasks after 10 s whatever this says (the server notices the missing poller),
-    # so this only decides how long a busy worker keeps what it already holds in memory. The SDK's
-    # 10 s made a worker in a burst replay runs it had cached: more work just when it had the most.
-    sticky_queue_timeout: timedelta = timedelta(seconds=60)
-    emails_per_second: float = 25.0
-    graceful_shutdown: timedelta = timedelta(seconds=30)
-    metrics_port: int | None = None
-    log_level: str = "INFO"
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> Tuning:
-        """Read the WORKER_* variables and LOG_LEVEL; unset or empty means the default."""
-        env = os.environ if env is None else env
-        values: dict[str, Any] = {}
-        problems: list[str] = []
-        for field, (name, parse, lowest, highest, expected) in VARIABLES.items():
-            raw = env.get(name, "").strip()
-            if not raw:
-                continue
-            try:
-                values[field] = parse(raw)
-            except ValueError:
-                values[field] = None
-            if values[field] is None or not lowest <= values[field] <= highest:
-                problems.append(f"{name}: expected {expected}, got {raw!r}")
-        level = env.get("LOG_LEVEL", "").strip().upper() or cls.log_level
-        if level not in LOG_LEVELS:
-            problems.append(f"LOG_LEVEL: expected one of {', '.join(LOG_LEVELS)}, got {env['LOG_LEVEL']!r}")
-        if problems:
-            raise TuningError("\n".join(problems))
-        for seconds in ("graceful_shutdown", "sticky_queue_timeout"):
-            if seconds in values:
-                values[seconds] = timedelta(seconds=values[seconds])
-        return cls(log_level=level, **values)
 
 
 # ---- what the worker adds around each activity: the engine's counters ----------------------
@@ -184,7 +106,9 @@ def build_worker(
     """The worker for the onboarding workflow and every activity, tuned as given (defaults otherwise).
 
     The activities get `settings` (the environment's, read now, when not given): the database,
-    the email backend and the roster they use are fixed for the worker's life.
+    the email backend and the roster they use are fixed for the worker's life. A worker in the
+    workflows role registers them too, for the records lane's local activities, but takes no
+    activity task from the queue; one in the activities role runs no workflow.
 
     The send rate is Temporal's task-queue activity rate limit: the server hands out at most
     `emails_per_second` activity tasks a second on the queue, across every worker polling it
@@ -195,8 +119,9 @@ def build_worker(
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[OnboardingWorkflow],
+        workflows=[OnboardingWorkflow] if tuning.runs_workflows else [],
         activities=activities.for_worker(settings or Settings.from_env()),
+        no_remote_activities=not tuning.runs_activities,
         activity_executor=ThreadPoolExecutor(tuning.max_concurrent_activities),
         max_concurrent_activities=tuning.max_concurrent_activities,
         max_concurrent_workflow_tasks=tuning.max_concurrent_workflow_tasks,
@@ -272,6 +197,8 @@ def install_runtime(metrics_port: int | None) -> None:
 
 # ---- the process ---------------------------------------------------------------------------
 
+ROLE_WORDS = {"all": "workflows and activities", "workflows": "workflows only", "activities": "activities only"}
+
 
 async def serve(tuning: Tuning) -> None:
     """Poll until SIGTERM or SIGINT, then shut down gracefully; a worker failure propagates."""
@@ -290,8 +217,10 @@ async def serve(tuning: Tuning) -> None:
         await deployment.settle(client, version.build_id, deployment.make_current_mode())
     stopping = asyncio.create_task(stop.wait())
     log.info(
-        "worker polling task queue %r as %s (%d concurrent activities, %d cached workflows, %s emails/s, metrics %s)",
+        "worker polling task queue %r for %s as %s (%d concurrent activities, %d cached workflows, %s emails/s, "
+        "metrics %s)",
         TASK_QUEUE,
+        ROLE_WORDS[tuning.role],
         f"build {version.build_id} of deployment {deployment.DEPLOYMENT!r}" if version else "an unversioned worker",
         tuning.max_concurrent_activities,
         tuning.max_cached_workflows,

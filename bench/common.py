@@ -155,6 +155,15 @@ def arguments(description: str | None, workers: bool = False) -> argparse.Argume
     return parser
 
 
+def split_workers_argument(parser: argparse.ArgumentParser) -> None:
+    """For the benchmarks that start the engine through bench.engine.running."""
+    parser.add_argument(
+        "--split-workers",
+        action="store_true",
+        help="the engine as two worker processes on its queue: WORKER_ROLE=workflows and =activities",
+    )
+
+
 @dataclass(frozen=True)
 class Options:
     """How a benchmark that runs workers runs them."""
@@ -163,10 +172,12 @@ class Options:
     database_url: str | None = None
     bytecode: bool = True
     profile: Path | None = None
+    split_workers: bool = False
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Options:
-        return cls(args.keep, args.database_url, not args.no_bytecode, args.profile)
+        split = getattr(args, "split_workers", False)  # only the benchmarks that use bench.engine.running take it
+        return cls(args.keep, args.database_url, not args.no_bytecode, args.profile, split)
 
     def profile_to(self, name: str) -> Path | None:
         return self.profile / f"{name}.txt" if self.profile else None
@@ -175,6 +186,7 @@ class Options:
         return {
             "database": (self.database_url or "sqlite").split(":", 1)[0],
             "bytecode": "compiled" if self.bytecode else "none (compiled on every import)",
+            "engine_workers": "two: WORKER_ROLE=workflows and =activities" if self.split_workers else "one",
         }
 
 

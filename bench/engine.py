@@ -52,7 +52,7 @@ PROBE_NOTE = "latency probe: a check-in call"
 
 @dataclass
 class Engine:
-    """What a benchmark drives: the client, the worker under test, the outbox and the intake's address."""
+    """What a benchmark drives: the client, the worker under test (split: the workflows'), the outbox, the intake."""
 
     client: Client
     worker: WorkerProcess
@@ -97,7 +97,9 @@ def serve_intake(folder: Path, env: dict[str, str], port: int, bytecode: bool) -
 
 @contextlib.asynccontextmanager
 async def running(options: Options, onboardings: int) -> AsyncIterator[Engine]:
-    """The server, the worker and the intake for up to `onboardings` open at once; the worker's errors fail the run."""
+    """The server, the worker (or, split, the two) and the intake for up to `onboardings` open at once.
+
+    A worker's errors fail the run. Split, `Engine.worker` is the one that runs the workflows."""
     settings = WorkerSettings()
     with scratch(options.keep) as folder, dev_server(folder) as server:
         write_roster(folder, onboardings)
@@ -106,18 +108,23 @@ async def running(options: Options, onboardings: int) -> AsyncIterator[Engine]:
         env = engine_env(folder, server, options.database_url) | settings.env()
         env |= {"INTAKE_SECRET": SECRET, "PORTAL_KEYS": keys, "PORTAL_URL": f"http://127.0.0.1:{port}/portal"}
         client = await connect(server)
-        worker = start_worker(folder, "engine", ["worker.py"], env, options.bytecode)
+        roles = ("workflows", "activities") if options.split_workers else ("all",)
+        workers: list[WorkerProcess] = []
         intake = None
         try:
+            for role in roles:
+                name = "engine" if role == "all" else f"engine-{role}"
+                workers.append(start_worker(folder, name, ["worker.py"], env | {"WORKER_ROLE": role}, options.bytecode))
             intake = serve_intake(folder, env, port, options.bytecode)
             os.environ |= {"PORTAL_KEYS": keys, "PORTAL_URL": env["PORTAL_URL"]}  # to sign the personal links
             portal = PortalSettings.from_env()
-            yield Engine(client, worker, settings, Path(env["OUTBOX_DIR"]), f"http://127.0.0.1:{port}", portal)
-            errors = worker_errors(worker)
+            yield Engine(client, workers[0], settings, Path(env["OUTBOX_DIR"]), f"http://127.0.0.1:{port}", portal)
+            errors = [line for worker in workers for line in worker_errors(worker)]
         finally:
             if intake:
                 stop_process(intake.process)
-            stop_process(worker.process)
+            for worker in workers:
+                stop_process(worker.process)
         if errors:
             raise RuntimeError("the worker logged errors:\n" + "\n".join(errors[:5]))
 

@@ -11,7 +11,8 @@ from temporalio.worker import Worker
 
 from bench.floor import QUEUE, FloorWorkflow, nothing
 from connection import connect
-from worker import Tuning, configure_logging, install_runtime
+from tuning import Tuning
+from worker import configure_logging, install_runtime
 
 log = logging.getLogger("bench.floor")
 

@@ -134,6 +134,7 @@ async def measure(
 
 def main(argv: list[str] | None = None) -> int:
     parser = common.arguments(__doc__, workers=True)
+    common.split_workers_argument(parser)
     parser.add_argument("--idle", type=int, help="onboardings driven one at a time (default 100; quick 20; smoke 2)")
     parser.add_argument("--burst", type=int, help="journeys at once to measure capacity (default 200; quick 60)")
     parser.add_argument("--window", type=float, help="seconds sampled per level (default 150; quick 40; smoke 2)")

@@ -49,6 +49,7 @@ async def measure(onboardings: int, requests: int, options: common.Options) -> d
 
 def main(argv: list[str] | None = None) -> int:
     parser = common.arguments(__doc__, workers=True)
+    common.split_workers_argument(parser)
     parser.add_argument("--onboardings", type=int, help="onboardings with a plan (default 50; quick 10; smoke 2)")
     parser.add_argument("--requests", type=int, help="page requests, each with a /healthz (default 2000; quick 300)")
     args = parser.parse_args(argv)

@@ -21,7 +21,7 @@ import httpx
 import yaml
 
 from bench.server import DevServer, free_port, stop_process
-from worker import Tuning
+from tuning import Tuning
 
 ROOT = Path(__file__).resolve().parent.parent
 READY = "worker polling"
@@ -33,7 +33,7 @@ SEATS_PER_PERSON = 200  # the most onboardings a roster allows one person (adapt
 
 @dataclass(frozen=True)
 class WorkerSettings:
-    """The tuning both the engine's worker and the floor's run with (worker.Tuning, as WORKER_* variables)."""
+    """The tuning both the engine's worker and the floor's run with (tuning.Tuning, as WORKER_* variables)."""
 
     max_cached_workflows: int = 1000
     max_concurrent_activities: int = 20

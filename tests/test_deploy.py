@@ -31,7 +31,7 @@ from adapters.config import Environment, variable
 from connection import binary
 from deploy.requirements import LAPTOP_ONLY, runtime_requirements
 from tests.test_scale_out import dev_server_running
-from worker import VARIABLES
+from tuning import CHOICES, VARIABLES
 from workflows import attributes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -157,7 +157,7 @@ def test_the_engine_services_set_only_variables_the_code_reads() -> None:
 
 
 def test_every_worker_tuning_setting_is_set_by_compose_and_explained_in_env_example() -> None:
-    tuning = {name for name, *_ in VARIABLES.values()}
+    tuning = {name for name, *_ in VARIABLES.values()} | {name for name, _ in CHOICES.values()}
     assert tuning <= SERVICES["worker"]["environment"].keys()
     assert not [name for name in tuning - {"WORKER_METRICS_PORT"} if f"{name}=" not in ENV_EXAMPLE]
     assert SERVICES["worker"]["environment"]["WORKER_METRICS_PORT"] == 9464

@@ -16,13 +16,15 @@ from temporalio import activity
 from temporalio.testing import WorkflowEnvironment
 
 from tests.conftest import contract
-from worker import JsonLogFormatter, Tuning, TuningError, build_worker
+from tuning import Tuning, TuningError
+from worker import JsonLogFormatter, build_worker
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_without_settings_the_worker_uses_the_documented_defaults() -> None:
     assert Tuning.from_env({}) == Tuning(
+        role="all",
         max_concurrent_activities=20,
         max_concurrent_workflow_tasks=20,
         max_cached_workflows=1000,
@@ -37,6 +39,7 @@ def test_without_settings_the_worker_uses_the_documented_defaults() -> None:
 def test_every_setting_is_read_from_its_variable() -> None:
     tuning = Tuning.from_env(
         {
+            "WORKER_ROLE": "Workflows",
             "WORKER_MAX_CONCURRENT_ACTIVITIES": "50",
             "WORKER_MAX_CONCURRENT_WORKFLOW_TASKS": "8",
             "WORKER_MAX_CACHED_WORKFLOWS": "0",
@@ -48,6 +51,7 @@ def test_every_setting_is_read_from_its_variable() -> None:
         }
     )
     assert tuning == Tuning(
+        role="workflows",
         max_concurrent_activities=50,
         max_concurrent_workflow_tasks=8,
         max_cached_workflows=0,
@@ -67,6 +71,7 @@ def test_bad_settings_are_refused_naming_each_variable_and_what_it_expects() -> 
                 "WORKER_STICKY_QUEUE_SECONDS": "0",
                 "WORKER_EMAILS_PER_SECOND": "-1",
                 "WORKER_METRICS_PORT": "70000",
+                "WORKER_ROLE": "emails",
                 "LOG_LEVEL": "chatty",
             }
         )
@@ -75,6 +80,7 @@ def test_bad_settings_are_refused_naming_each_variable_and_what_it_expects() -> 
         "WORKER_STICKY_QUEUE_SECONDS: expected a number of seconds, 1-3600, got '0'",
         "WORKER_EMAILS_PER_SECOND: expected a number, at least 0 (0: no limit), got '-1'",
         "WORKER_METRICS_PORT: expected a TCP port number, 1-65535, got '70000'",
+        "WORKER_ROLE: expected one of all, workflows, activities, got 'emails'",
         "LOG_LEVEL: expected one of DEBUG, INFO, WARNING, ERROR, CRITICAL, got 'chatty'",
     ]
 
@@ -85,6 +91,17 @@ async def test_the_worker_hands_its_tuning_to_the_sdk(env: WorkflowEnvironment) 
     assert config["max_cached_workflows"] == 7
     assert config["sticky_queue_schedule_to_start_timeout"] == timedelta(seconds=45)
     assert config["max_task_queue_activities_per_second"] == 3
+    assert config["workflows"] and config["activities"] and not config["no_remote_activities"]
+
+
+async def test_a_workflows_worker_takes_no_activity_task_and_an_activities_worker_no_workflow(
+    env: WorkflowEnvironment,
+) -> None:
+    workflows = build_worker(env.client, "split", Tuning(role="workflows")).config()
+    assert workflows["workflows"] and workflows["no_remote_activities"]
+    assert workflows["activities"], "the records lane's local activities run beside the workflow"
+    activities = build_worker(env.client, "split", Tuning(role="activities")).config()
+    assert not activities["workflows"] and activities["activities"] and not activities["no_remote_activities"]
 
 
 def test_a_worker_with_bad_settings_exits_2_before_touching_the_database(tmp_path: Path) -> None:

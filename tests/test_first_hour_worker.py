@@ -17,7 +17,8 @@ from adapters.config import Settings
 from adapters.db import OutboxEmail, engine, upgrade
 from service.start import parse_contract, start
 from tests.live_stack import ROOT, LiveStack, live  # noqa: F401 (the fixture)
-from worker import Tuning, build_worker
+from tuning import Tuning
+from worker import build_worker
 
 RATE = 4.0
 ONBOARDINGS = 8

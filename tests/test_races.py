@@ -61,7 +61,8 @@ from onboarding.messages import (
 from onboarding.models import Status
 from service import send
 from tests.conftest import Run, begin
-from worker import EngineInterceptor, Tuning
+from tuning import Tuning
+from worker import EngineInterceptor
 from workflows.onboarding import OnboardingWorkflow
 
 SMB_CSMS = {"csm-leo", "csm-siti"}  # staff.yaml: the CSMs who serve smb
