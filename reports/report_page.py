@@ -16,7 +16,8 @@ import jinja2
 
 from adapters.email.render import TEMPLATE_DIR
 from reports import participation
-from reports.kpi import Rate, Report, SegmentKpis, median
+from reports.figures import Rate, SegmentKpis, median
+from reports.kpi import Report
 from reports.words import plural
 
 SEGMENT_COLOURS = {"smb": "#4e79a7", "mid_market": "#f28e2b", "enterprise": "#59a14f"}
