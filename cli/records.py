@@ -23,7 +23,7 @@ from adapters.staff import Person, RosterError, StaffRole
 from cli.common import fail
 from cli.summary import table
 from onboarding.models import SEGMENTS, Segment, problems
-from reports import kpi, participation, report_page, variants
+from reports import figures, kpi, participation, report_page, variants
 from reports.words import SEGMENT_NAMES, plural
 
 staff_app = typer.Typer(
@@ -155,7 +155,7 @@ def staff_import(
 # ---- report --------------------------------------------------------------------------------
 
 
-def pct(rate: kpi.Rate) -> str:
+def pct(rate: figures.Rate) -> str:
     return "n/a" if rate.percent is None else f"{rate.percent:g}% ({rate.count}/{rate.of})"
 
 
@@ -182,7 +182,7 @@ def text_report(r: kpi.Report) -> str:
         ]
         for s in r.segments
     ]
-    lengths = ", ".join(f"{SEGMENT_NAMES[s]} {plural(kpi.standard_length(s).days, 'day')}" for s in SEGMENTS)
+    lengths = ", ".join(f"{SEGMENT_NAMES[s]} {plural(figures.standard_length(s).days, 'day')}" for s in SEGMENTS)
     out = [
         f"Onboarding report, {SEGMENT_NAMES[r.segment] if r.segment else 'all segments'}"
         + (f", signed since {r.since:%Y-%m-%d}" if r.since else "")

@@ -12,13 +12,11 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
-from sqlmodel import select
 
 from adapters.db import HumanTask
 from cli.actions import ACT, Account, By, act
 from cli.summary import span, table, utc
-from cli.views import LOOK, rows_of
-from onboarding.models import account_of
+from cli.views import LOOK, open_tasks, rows_of
 
 app = typer.Typer()
 Escalation = Annotated[
@@ -40,11 +38,7 @@ def tasks(
     """
     if kind not in (None, "task", "escalation"):
         raise typer.BadParameter(f"expected 'task' or 'escalation', got {kind!r}", param_hint="--kind")
-    statement = select(HumanTask).where(HumanTask.status == "open")
-    if assignee:
-        statement = statement.where(HumanTask.assignee == assignee)
-    if account:
-        statement = statement.where(HumanTask.account_id == account_of(account))
+    statement = open_tasks(assignee, account)
     if kind:
         statement = statement.where(HumanTask.kind == kind)
     found = rows_of(statement)

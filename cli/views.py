@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import typer
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlmodel import Session, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from adapters.config import Settings
 from adapters.db import HumanTask, TimelineEvent, engine
@@ -163,6 +164,16 @@ def rows_of(statement: Any) -> list[Any]:
         fail(f"cannot read the engine's database ({url.split('://')[0]}): {e.orig}; try: python admin.py db upgrade")
 
 
+def open_tasks(assignee: str | None, account: str | None) -> SelectOfScalar[HumanTask]:
+    """The open human tasks (staff tasks and escalations), only an assignee's and an account's when given."""
+    statement = select(HumanTask).where(HumanTask.status == "open")
+    if assignee:
+        statement = statement.where(HumanTask.assignee == assignee)
+    if account:
+        statement = statement.where(HumanTask.account_id == account_of(account))
+    return statement
+
+
 @app.command(rich_help_panel=LOOK)
 def timeline(
     account: Annotated[
@@ -205,12 +216,7 @@ def escalations(
 
     Examples: python admin.py escalations  ·  python admin.py escalations --assignee mgr-elena
     """
-    statement = select(HumanTask).where(HumanTask.status == "open")
-    if assignee:
-        statement = statement.where(HumanTask.assignee == assignee)
-    if account:
-        statement = statement.where(HumanTask.account_id == account_of(account))
-    tasks = rows_of(statement.order_by(HumanTask.opened_at, HumanTask.id))  # type: ignore[arg-type]
+    tasks = rows_of(open_tasks(assignee, account).order_by(HumanTask.opened_at, HumanTask.id))  # type: ignore[arg-type]
     if not tasks:
         typer.echo("no open escalations")
         return

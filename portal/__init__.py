@@ -8,6 +8,7 @@ plan     the plan as the onboarding answers it (query `get_plan`), and who may d
 actions  a form becomes a message of the catalogue, sent like a CSM's action
 visit    one request: the link's holder admitted (or refused with a page), their plan, their browser
 acting   a form acted on once, rate-limited, and the page saying what happened
-pages    templates/portal/*.html.jinja rendered; i18n: the words in en, ru, ms
+pages    templates/portal/*.html.jinja rendered
+i18n     the words in en, ru, ms (each locale's in texts_<locale>), and which locale a page speaks
 routes   the endpoints (FastAPI, server-rendered), mounted in the intake app
 """

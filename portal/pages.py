@@ -9,7 +9,7 @@ from typing import Any
 import jinja2
 from babel.dates import format_date
 
-from adapters.email.render import TEMPLATE_DIR
+from adapters.email.render import page_environment
 from portal.config import PortalSettings
 from portal.i18n import LOCALES, NAMES, texts
 
@@ -22,13 +22,7 @@ def format_day(value: datetime | None, locale: str) -> str:
 
 @lru_cache(maxsize=1)
 def _env() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATE_DIR / "portal"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+    env = page_environment("portal")
     env.globals.update(LOCALES=LOCALES, NAMES=NAMES)
     return env
 

@@ -76,6 +76,15 @@ def plan_page(portal: Portal, visit: Visit) -> HTMLResponse:
     )
 
 
+async def posted(
+    portal: Portal, request: Request, token: str, need_trust: bool = True
+) -> tuple[Visit, dict[str, str], str]:
+    """A posted form: the visit admitted, the form's fields and its key once opened (Stop with a page when refused)."""
+    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    visit = await admit(portal, request, token, need_trust=need_trust)
+    return visit, form, open_form(portal, visit, form.get("form"))
+
+
 def include(app: FastAPI, settings: PortalSettings | None = None, mail: Settings | None = None) -> None:
     """Mount the portal's routes in `app` (the intake); Temporal's client is `app.state.client`."""
     mail = mail or Settings.from_env()
@@ -123,20 +132,16 @@ def include(app: FastAPI, settings: PortalSettings | None = None, mail: Settings
 
     @router.post("/p/{token}/act")
     async def act(token: str, request: Request) -> Response:
-        form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
         try:
-            visit = await admit(portal, request, token)
-            key = open_form(portal, visit, form.get("form"))
+            visit, form, key = await posted(portal, request, token)
             return await act_on(portal, visit, key, form)
         except Stop as stop:
             return stop.response
 
     @router.post("/p/{token}/code")
     async def send_code(token: str, request: Request) -> Response:
-        form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
         try:
-            visit = await admit(portal, request, token, need_trust=False)
-            open_form(portal, visit, form.get("form"))
+            visit, form, _ = await posted(portal, request, token, need_trust=False)
         except Stop as stop:
             return stop.response
         me = visit.plan.person(visit.holder.email)
@@ -152,10 +157,8 @@ def include(app: FastAPI, settings: PortalSettings | None = None, mail: Settings
 
     @router.post("/p/{token}/verify")
     async def verify(token: str, request: Request) -> Response:
-        form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
         try:
-            visit = await admit(portal, request, token, need_trust=False)
-            open_form(portal, visit, form.get("form"))
+            visit, form, _ = await posted(portal, request, token, need_trust=False)
         except Stop as stop:
             return stop.response
         checked = codes.check(portal.settings, portal.db, visit.holder, form.get("code", ""), now())

@@ -16,24 +16,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
-from pydantic import BaseModel, computed_field
+from pydantic import BaseModel
 
 from adapters.db import Onboarding, TimelineEvent
+from reports.figures import Rate
 
 CUSTOMER = "customer:"
 GROUPS = ("0", "1", "2", "3+")
-
-
-class Rate(BaseModel):
-    """count of `of`, as reports.kpi.Rate reads (kept here: kpi's Report includes this module's figures)."""
-
-    count: int
-    of: int
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def percent(self) -> float | None:
-        return round(100 * self.count / self.of, 1) if self.of else None
 
 
 class ParticipationGroup(BaseModel):

@@ -14,9 +14,10 @@ from functools import cache
 
 import jinja2
 
-from adapters.email.render import TEMPLATE_DIR
+from adapters.email.render import page_environment
 from reports import participation
-from reports.kpi import Rate, Report, SegmentKpis, median
+from reports.figures import Rate, SegmentKpis, median
+from reports.kpi import Report
 from reports.words import plural
 
 SEGMENT_COLOURS = {"smb": "#4e79a7", "mid_market": "#f28e2b", "enterprise": "#59a14f"}
@@ -200,14 +201,7 @@ def tables(report: Report) -> dict[str, Table]:
 
 @cache
 def template() -> jinja2.Template:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATE_DIR / "pages"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    return env.get_template("report.html.jinja")
+    return page_environment("pages").get_template("report.html.jinja")
 
 
 def participation_view(report: Report) -> dict[str, object]:

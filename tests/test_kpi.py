@@ -20,7 +20,7 @@ from adapters.db import Staff, engine
 from onboarding.effects import AssignRequest, EscalationRequest, ResolveRequest, TimelineEntry
 from onboarding.messages import HumanTouch, ModuleCompleted
 from onboarding.models import VENDOR_ROLES
-from reports import kpi
+from reports import capacity, kpi
 
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
 PEOPLE: list[dict[str, Any]] = [
@@ -280,14 +280,14 @@ def test_capacity_forecast_is_littles_law() -> None:
         )
     ]
     for starts, running, needed in ((50, 30.8, 4), (100, 61.5, 7), (200, 123.1, 13)):
-        [_, specialists] = kpi.forecast("mid_market", starts, kpi.QUARTER, pool, timedelta(weeks=8))
+        [_, specialists] = capacity.forecast("mid_market", starts, capacity.QUARTER, pool, timedelta(weeks=8))
         # starts x 8/13 weeks run at once (Little's law), 10 per specialist, rounded up
         assert (specialists.concurrent, specialists.needed, specialists.have) == (running, needed, 1)
     assert specialists.sentence() == (
         "200 new mid-market customers a quarter, 56-day onboardings, 10 active each "
         "-> 13 implementation specialists (you have 1)"
     )
-    [one] = kpi.forecast("smb", 1, kpi.QUARTER, [], timedelta(days=30))
+    [one] = capacity.forecast("smb", 1, capacity.QUARTER, [], timedelta(days=30))
     assert one.sentence() == "1 new SMB customer a quarter, 30-day onboardings, 60 active each -> 1 CSM (you have 0)"
 
 

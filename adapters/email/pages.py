@@ -6,18 +6,12 @@ from functools import lru_cache
 
 import jinja2
 
-from adapters.email.render import FALLBACK_LOCALE, LOCALES, TEMPLATE_DIR
+from adapters.email.render import FALLBACK_LOCALE, LOCALES, page_environment
 
 
 @lru_cache(maxsize=1)
 def _env() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATE_DIR / "pages"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+    return page_environment("pages")
 
 
 def unsubscribe(locale: str, done: bool, action: str) -> str:

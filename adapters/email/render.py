@@ -98,6 +98,17 @@ def _env(autoescape: bool) -> jinja2.Environment:
     return env
 
 
+def page_environment(folder: str) -> jinja2.Environment:
+    """Web pages (the unsubscribe page, the KPI report, the portal) from templates/<folder>: autoescaped and strict."""
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATE_DIR / folder),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
 def available(locale: str = FALLBACK_LOCALE) -> set[str]:
     """Template names that exist for a locale (the English set is complete by rule)."""
     return {p.name.removesuffix(".subject.jinja") for p in (TEMPLATE_DIR / locale).glob("*.subject.jinja")}
