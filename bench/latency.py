@@ -13,6 +13,10 @@ Three measures, each a round trip someone waits on:
 The action and the page go to onboardings resting at their first wait (signed before the
 load), one call in flight each, at a steady pace.
 
+Beside the samples, idle and at each level, the worker's SDK timers (its /metrics histograms):
+workflow tasks' wait for the worker and execution, local activities, activities, and each
+call to the server by operation, as means.
+
 Idle: event -> email with one onboarding at a time, each event sent once the worker has
 finished everything before it; then the action and page probes alone. Then the engine's
 capacity is measured by a saturating burst (bench/load.py), and the levels run one after
@@ -40,6 +44,7 @@ from bench.engine import Engine, arrived, before, resting, running
 from bench.journey import STEP_SECONDS, STEPS, Trip, contract
 from bench.load import SEED, Pace, capacity, level, probes
 from bench.playbook import unpaced
+from bench.workers import mean_ms
 from onboarding.journey.state import onboarding_ref
 from onboarding.messages import ProductEvent
 from service import send
@@ -89,13 +94,19 @@ async def measure(
     async with running(options, idle_runs + burst + rest_count + OPEN_AT_ONCE) as engine:
         rest = await resting(engine, [f"rest-{tag}-{i}" for i in range(rest_count)])
         with common.profiled(engine.worker.pid, options.profile_to("latency-idle")):
+            timers = engine.worker.timings()
             idle = [await one_at_a_time(engine, f"idle-{tag}-{i}") for i in range(idle_runs)]
+            idle_timers = mean_ms(timers, engine.worker.timings())
             actions, pages = await probes(engine, rest, pace, before(time.monotonic() + pace.idle_window))
             emails = [s for trip in idle for s in trip.latencies(engine.outbox)]
         idle_legs = breakdown.report(await breakdown.samples(engine.client, idle, engine.outbox))
         with common.profiled(engine.worker.pid, options.profile_to("latency-loaded")):
             measured = await capacity(engine, accounts, burst, rest, pace)
-            rows = [await level(engine, accounts, rest, share, measured["per_second"], pace) for share in LEVELS]
+            rows = []
+            for share in LEVELS:
+                timers = engine.worker.timings()
+                row = await level(engine, accounts, rest, share, measured["per_second"], pace)
+                rows.append(row | {"worker_timers": mean_ms(timers, engine.worker.timings())})
         settings = engine.settings
     at_target = next(r for r in rows if r["load"] == TARGET_LOAD)["event_to_email"]["p99_ms"]
     return {
@@ -119,6 +130,7 @@ async def measure(
         "idle": {
             "event_to_email": common.percentiles(emails),
             "event_to_email_legs": idle_legs,
+            "worker_timers": idle_timers,
             "csm_action": common.percentiles(actions),
             "plan_page": common.percentiles(pages),
         },

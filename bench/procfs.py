@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -42,3 +43,24 @@ class Meter:
     def stop(self) -> float:
         self.used = round(cpu_seconds(self.pid) - self.began, 2)
         return self.used
+
+
+def thread_cpu_seconds(pid: int) -> dict[int, float]:
+    """User + system CPU time each thread of the process has used so far, by thread id."""
+    out: dict[int, float] = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue  # the thread ended meanwhile
+        out[int(task.name)] = (int(fields[11]) + int(fields[12])) / TICKS
+    return out
+
+
+def children(pid: int) -> list[int]:
+    """The process's child processes now."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(FileNotFoundError):
+            found += [int(child) for child in (task / "children").read_text().split()]
+    return found

@@ -141,7 +141,10 @@ def simulation(r: dict[str, Any]) -> str:
     rows.append(
         ("batch", f"{b['runs']} scenarios{lanes}, {b['files']}", b["virtual_days"], b["seconds"], b["days_per_second"])
     )
-    return table(("segment", "journey", "virtual days", "wall s", "days per second"), rows)
+    spent = (w or {}).get("cpu_seconds_per_run")
+    split = ", ".join(f"{part.replace('_', ' ')} {seconds:g}" for part, seconds in (spent or {}).items())
+    note = f"\n\nEnterprise worst case, CPU seconds per run: {split}." if spent else ""
+    return table(("segment", "journey", "virtual days", "wall s", "days per second"), rows) + note
 
 
 def replay(r: dict[str, Any]) -> str:

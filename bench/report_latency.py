@@ -47,7 +47,7 @@ def latency(r: dict[str, Any]) -> str:
         (f"{row['load']:.0%}", f"{row['target_per_second']} / {row['achieved_per_second']}", *_figures(row))
         for row in r["levels"]
     ]
-    return intro + "\n\n" + table(header, rows) + _legs(r)
+    return intro + "\n\n" + table(header, rows) + _legs(r) + _timers(r)
 
 
 LEGS = {
@@ -76,6 +76,24 @@ def _legs(r: dict[str, Any]) -> str:
         for b in [row["event_to_email_legs"]]
     ]
     return intro + "\n\n" + table(header, rows)
+
+
+def _timers(r: dict[str, Any]) -> str:
+    """The worker's own SDK timers (bench/workers.py TIMINGS), for results that carry them."""
+    levels = [("idle", r["idle"]), *((f"{row['load']:.0%}", row) for row in r["levels"])]
+    if not all(row.get("worker_timers") for _, row in levels):
+        return ""
+    names = sorted({name for _, row in levels for name in row["worker_timers"]})
+    intro = (
+        "\n\nThe same stretches as the worker's SDK timed them (its Prometheus histograms): the mean in ms of "
+        "each, over every task, activity and call of the stretch, and how many there were."
+    )
+    rows = [(name, *(_timer(row["worker_timers"].get(timer)) for timer in names)) for name, row in levels]
+    return intro + "\n\n" + table(["load", *names], rows)
+
+
+def _timer(figures: dict[str, float] | None) -> str:
+    return f"{figures['mean_ms']} ({figures['count']})" if figures else ""
 
 
 def _leg(figures: dict[str, float], share: float) -> str:

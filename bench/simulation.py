@@ -8,20 +8,26 @@ issue's two targets, each measured directly:
 - a batch of scenario files as `python admin.py simulate --batch DIR` runs them (simulator
   lanes started, and their start counted): the pinned playbook rules of tests/scenarios/
   cycled to 100 scenarios (quick: 20; smoke: the SMB happy path of bench/scenarios/ once).
+The worst case's CPU time per run is split by who spent it: the worker's threads (workflow
+code, activities, the event loop that drives the SDK and the simulator, the SDK's core) and
+the time-skipping server, a process of its own.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 import statistics
 import sys
+import threading
 import time
+from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
 from adapters.email.render import available
-from bench import common
+from bench import common, procfs
 from bench.history import SCENARIOS, SEGMENTS
 from onboarding import playbook
 from onboarding.models import Segment
@@ -32,6 +38,26 @@ from simulator.scenario import SILENT, Scenario, load
 ROOT = Path(__file__).resolve().parent.parent
 PINNED = ROOT / "tests" / "scenarios"
 WORST = SCENARIOS / "enterprise_worst_case.yaml"
+
+
+# Python thread names (prefixes) -> who runs there; threads Python does not know are the SDK core's.
+THREADS = (
+    ("temporal_workflow_", "workflow_code"),
+    ("ThreadPoolExecutor", "activities"),
+    ("MainThread", "event_loop"),
+)
+
+
+def cpu_by_part() -> dict[str, float]:
+    """CPU seconds so far of this process's threads, by part, and of the time-skipping server."""
+    names = {t.native_id: t.name for t in threading.enumerate()}
+    parts: dict[str, float] = defaultdict(float)
+    for tid, seconds in procfs.thread_cpu_seconds(os.getpid()).items():
+        name = names.get(tid)
+        part = "sdk_core" if name is None else next((p for prefix, p in THREADS if name.startswith(prefix)), "other")
+        parts[part] += seconds
+    parts["time_skipping_server"] = sum(procfs.cpu_seconds(child) for child in procfs.children(os.getpid()))
+    return parts
 
 
 def speed(results: list[Result], seconds: float) -> dict[str, Any]:
@@ -56,7 +82,9 @@ async def per_segment(journeys: dict[Segment, list[tuple[str, Scenario]]], repea
                 out.setdefault(segment, {})[name] = speed([result], result.seconds)
         worst = load(WORST)
         plan = playbook.for_segment("enterprise", available())
+        before = cpu_by_part()
         runs = [(await sim.simulate(worst, plan)).seconds for _ in range(repeats)]
+        spent = {part: seconds - before.get(part, 0.0) for part, seconds in cpu_by_part().items()}
     return {
         "segments": out,
         "enterprise_worst_case": {
@@ -64,6 +92,7 @@ async def per_segment(journeys: dict[Segment, list[tuple[str, Scenario]]], repea
             "virtual_days": worst.days,
             "runs": runs,
             "seconds": statistics.median(runs),
+            "cpu_seconds_per_run": {part: round(seconds / repeats, 3) for part, seconds in sorted(spent.items())},
         },
     }
 

@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import yaml
@@ -28,6 +29,14 @@ READY = "worker polling"
 COPY_IGNORE = shutil.ignore_patterns(
     ".venv", ".git", ".local", "__pycache__", ".*_cache", "*.egg-info", "tests", "docs", "results", "node_modules"
 )
+# The SDK's histograms (in ms) bench.latency reads, by what they time.
+TIMINGS = {
+    "temporal_workflow_task_schedule_to_start_latency": "workflow task waiting for the worker",
+    "temporal_workflow_task_execution_latency": "workflow task in the worker",
+    "temporal_local_activity_execution_latency": "local activity",
+    "temporal_activity_execution_latency": "activity",
+    "temporal_request_latency": "server call",
+}
 SEATS_PER_PERSON = 200  # the most onboardings a roster allows one person (adapters/staff.py)
 
 
@@ -61,22 +70,55 @@ class WorkerProcess:
     def pid(self) -> int:
         return self.process.pid
 
+    def metrics(self) -> list[tuple[str, str, float]]:
+        """The worker's /metrics now: (name, labels, value) a sample; none without a metrics port."""
+        if self.metrics_port is None:
+            return []
+        text = httpx.get(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=10).text
+        samples = []
+        for line in text.splitlines():
+            if line and not line.startswith("#"):
+                series, value = line.rsplit(" ", 1)
+                name, _, labels = series.partition("{")
+                samples.append((name, labels, float(value)))
+        return samples
+
     def workflow_cache(self) -> dict[str, float]:
         """The SDK's workflow-cache counters so far (hits, misses, forced evictions), from the worker's /metrics.
 
         A miss is a workflow task for an onboarding no longer in memory: the worker fetched its
         history and replayed it first."""
-        if self.metrics_port is None:
-            return {}
-        text = httpx.get(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=10).text
         counts: dict[str, float] = {}
-        for line in text.splitlines():
-            if line.startswith("temporal_sticky_cache_") and "size" not in line:
-                name = (
-                    line.split("{", 1)[0].split(" ", 1)[0].removeprefix("temporal_sticky_cache_").removesuffix("_total")
-                )
-                counts[name] = counts.get(name, 0.0) + float(line.rsplit(" ", 1)[1])
+        for name, _, value in self.metrics():
+            if name.startswith("temporal_sticky_cache_") and "size" not in name:
+                key = name.removeprefix("temporal_sticky_cache_").removesuffix("_total")
+                counts[key] = counts.get(key, 0.0) + value
         return counts
+
+    def timings(self) -> dict[str, tuple[float, float]]:
+        """The SDK's timers so far, as (total ms, count): a task's wait for the worker and its
+        execution, a local activity's and an activity's execution, and each call to the server
+        by operation (how long the server took to take a completed task)."""
+        totals: dict[str, list[float]] = {}
+        for name, labels, value in self.metrics():
+            base, _, part = name.rpartition("_")
+            if base not in TIMINGS or part not in ("sum", "count"):
+                continue
+            operation = labels.split('operation="', 1)[1].split('"', 1)[0] if 'operation="' in labels else ""
+            key = f"{TIMINGS[base]} {operation}".strip()
+            index = 1 if part == "count" else 0
+            totals.setdefault(key, [0.0, 0.0])[index] += value
+        return {key: (total, count) for key, (total, count) in totals.items()}
+
+
+def mean_ms(before: dict[str, tuple[float, float]], after: dict[str, tuple[float, float]]) -> dict[str, Any]:
+    """Each SDK timer between two readings of `WorkerProcess.timings`: how many ran, their mean in ms."""
+    out: dict[str, Any] = {}
+    for key, (total, count) in sorted(after.items()):
+        was_total, was_count = before.get(key, (0.0, 0.0))
+        if count > was_count:
+            out[key] = {"count": int(count - was_count), "mean_ms": round((total - was_total) / (count - was_count), 2)}
+    return out
 
 
 def engine_env(folder: Path, server: DevServer, database_url: str | None) -> dict[str, str]:

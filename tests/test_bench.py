@@ -90,6 +90,9 @@ def test_latency_is_sampled_idle_and_at_each_share_of_the_measured_capacity(
             "every sample split"
         )
         assert sum(legs["share_of_mean"].values()) == pytest.approx(1, abs=0.01)
+        timers = row["worker_timers"]
+        assert timers["workflow task in the worker"]["count"] > 0, "the worker's SDK timers were read"
+        assert timers["server call RespondWorkflowTaskCompleted"]["mean_ms"] > 0
     for row in lat["levels"]:
         assert row["target_per_second"] == round(row["load"] * capacity, 3)
         sent = row["event_to_email"]["count"] + row["emails_unsent_event_before_team"]
@@ -119,6 +122,9 @@ def test_simulation_reports_virtual_days_a_second(results: dict[str, dict[str, A
     assert sim["batch"]["days_per_second"] > 0
     worst = sim["enterprise_worst_case"]
     assert worst["virtual_days"] == 127 and len(worst["runs"]) == 1 and worst["seconds"] == worst["runs"][0] > 0
+    spent = worst["cpu_seconds_per_run"]
+    parts = ("workflow_code", "activities", "event_loop", "sdk_core", "time_skipping_server")
+    assert all(spent[part] > 0 for part in parts), "every part of the simulator did some work"
 
 
 def test_idle_onboardings_all_act_when_their_timers_fire(results: dict[str, dict[str, Any]]) -> None:
