@@ -10,7 +10,8 @@ issue's two targets, each measured directly:
   cycled to 100 scenarios (quick: 20; smoke: the SMB happy path of bench/scenarios/ once).
 The worst case's CPU time per run is split by who spent it: the worker's threads (workflow
 code, activities, the event loop that drives the SDK and the simulator, the SDK's core) and
-the time-skipping server, a process of its own.
+the time-skipping server, a process of its own. Its floor: Temporal alone doing the same
+work on the same server (bench/simulation_floor.py), as many times.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from typing import Any
 from adapters.email.render import available
 from bench import common, procfs
 from bench.history import SCENARIOS, SEGMENTS
+from bench.simulation_floor import floor_runs, shape_of
 from onboarding import playbook
 from onboarding.models import Segment
 from simulator.batch import Job, lanes_for, simulate_all
@@ -83,8 +85,11 @@ async def per_segment(journeys: dict[Segment, list[tuple[str, Scenario]]], repea
         worst = load(WORST)
         plan = playbook.for_segment("enterprise", available())
         before = cpu_by_part()
-        runs = [(await sim.simulate(worst, plan)).seconds for _ in range(repeats)]
+        results = [await sim.simulate(worst, plan) for _ in range(repeats)]
         spent = {part: seconds - before.get(part, 0.0) for part, seconds in cpu_by_part().items()}
+        shape = await shape_of(sim.client, results[-1].workflow_id)
+        floor = await floor_runs(sim.client, shape, repeats)
+    runs = [r.seconds for r in results]
     return {
         "segments": out,
         "enterprise_worst_case": {
@@ -93,6 +98,8 @@ async def per_segment(journeys: dict[Segment, list[tuple[str, Scenario]]], repea
             "runs": runs,
             "seconds": statistics.median(runs),
             "cpu_seconds_per_run": {part: round(seconds / repeats, 3) for part, seconds in sorted(spent.items())},
+            "floor": {"shape": shape.model_dump(), "runs": floor, "seconds": statistics.median(floor)},
+            "engine_over_floor": round(statistics.median(runs) / statistics.median(floor), 2),
         },
     }
 

@@ -77,6 +77,7 @@ class Result:
     scenario: str
     segment: Segment
     playbook: str
+    workflow_id: str
     signed_at: datetime
     days: float
     outcome: Literal["completed", "cancelled", "active"]
@@ -213,6 +214,7 @@ class Simulator:
             scenario=scenario.name,
             segment=plan.segment,
             playbook=plan.title,
+            workflow_id=handle.id,
             signed_at=journey.signed_at,
             days=days,
             outcome="active" if status.state == "paused" else status.state,

@@ -18,6 +18,7 @@ import pytest
 from bench import report
 from bench.__main__ import BENCHMARKS
 from bench.journey import EMAILS, STEPS
+from bench.summary import summary
 
 ROOT = Path(__file__).resolve().parent.parent
 FIGURES = ("p50_ms", "p95_ms", "p99_ms")
@@ -165,7 +166,7 @@ def test_a_chatty_product_loses_no_event_and_keeps_runs_small(results: dict[str,
 
 def test_the_report_prints_every_figure_from_the_json(results: dict[str, dict[str, Any]]) -> None:
     throughput = results["throughput"]
-    headline = report.summary(results)
+    headline = summary(results)
     assert (
         f"| {throughput['engine']['per_second']} onboardings/s | {throughput['floor']['per_second']} runs/s |"
         in headline
