@@ -18,7 +18,9 @@ import pytest
 from bench import report
 from bench.__main__ import BENCHMARKS
 from bench.journey import EMAILS, STEPS
+from bench.simulation import WORST
 from bench.summary import summary
+from simulator.scenario import load as load_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 FIGURES = ("p50_ms", "p95_ms", "p99_ms")
@@ -126,6 +128,10 @@ def test_simulation_reports_virtual_days_a_second(results: dict[str, dict[str, A
     spent = worst["cpu_seconds_per_run"]
     parts = ("workflow_code", "activities", "event_loop", "sdk_core", "time_skipping_server")
     assert all(spent[part] > 0 for part in parts), "every part of the simulator did some work"
+    floor = worst["floor"]
+    assert floor["shape"]["messages"] == len(load_scenario(WORST).steps), "the floor gets every action sent"
+    assert all(n > 0 for n in floor["shape"].values()) and len(floor["runs"]) == 1
+    assert worst["engine_over_floor"] == round(worst["seconds"] / floor["seconds"], 2)
 
 
 def test_idle_onboardings_all_act_when_their_timers_fire(results: dict[str, dict[str, Any]]) -> None:
