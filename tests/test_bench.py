@@ -211,6 +211,8 @@ def test_the_published_figures_are_the_ones_in_bench_results() -> None:
     assert pair in docs and history in docs
     sticky = printed("--before", "bench/results/sticky/10s", "--results", "bench/results/sticky/60s")
     assert "worker CPU, engine / floor" in sticky and sticky in docs, "the sticky queue's back-to-back pair"
+    split = printed("--before", "bench/results/split/one", "--results", "bench/results/split/two")
+    assert "at 50% of capacity" in split and split in docs, "one worker against the pair split by role"
 
 
 def printed(*arguments: str) -> str:
