@@ -25,7 +25,8 @@ from reports.words import plural
 from simulator import compare as comparing
 from simulator import expect, report
 from simulator.batch import Job, simulate_all
-from simulator.run import SimulationError, Simulator, default_days
+from simulator.journey import SimulationError
+from simulator.run import Simulator, default_days
 from simulator.scenario import SILENT, Scenario, ScenarioError, load
 
 app = typer.Typer()

@@ -23,7 +23,8 @@ from multiprocessing.process import BaseProcess
 from multiprocessing.queues import Queue
 
 from onboarding.playbook import Playbook
-from simulator.run import SETTLE_TIMEOUT, Result, SimulationError, Simulator
+from simulator.journey import SETTLE_TIMEOUT, SimulationError
+from simulator.run import Result, Simulator
 from simulator.scenario import Scenario, ScenarioError
 
 LANE_STOP_TIMEOUT = 2 * SETTLE_TIMEOUT  # wall seconds a lane may take to finish its job and stop

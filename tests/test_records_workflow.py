@@ -86,7 +86,7 @@ def replaying_worker(client: Client, task_queue: str, remember: Remember, settin
 
 async def journey(env: WorkflowEnvironment, runs: list[Run], restart: Callable[[], Awaitable[None]]) -> None:
     """Welcome, first login, kickoff, a pause and a resume, a module, a reassignment: for each run."""
-    await env.sleep(timedelta(hours=3))  # not at 4 h: the kickoff invitation's deferral ends then (see simulator.run)
+    await env.sleep(timedelta(hours=3))  # not at 4 h: the kickoff invitation's deferral ends then (simulator.journey)
     for run in runs:
         await run.act(HumanTouch(touch="personal_welcome", by="csm"))
         await run.event("first_login", id="login-1")

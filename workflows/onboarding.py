@@ -16,12 +16,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RawValue, SearchAttributeUpdate
+from temporalio.common import RawValue
 from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
 
 with workflow.unsafe.imports_passed_through():
-    from pydantic import ValidationError
-
     from activities.email import Mailer
     from activities.team import Staffing
     from onboarding.effects import (
@@ -44,12 +42,12 @@ with workflow.unsafe.imports_passed_through():
         view,
     )
     from onboarding.journey.plan import Plan, plan
-    from onboarding.journey.state import EngineMessage, onboarding_ref, snapshot_version
-    from onboarding.messages import BY_NAME, Message, Reassign
-    from onboarding.models import StaffMember, Status, problems
+    from onboarding.journey.state import EngineMessage, onboarding_ref
+    from onboarding.messages import Message, Reassign
+    from onboarding.models import StaffMember, Status
     from workflows import attributes
     from workflows.alarm import Alarm
-    from workflows.attributes import next_action
+    from workflows.inbox import decode
     from workflows.lanes import Lane
     from workflows.outside import for_outside, tell
     from workflows.records import ACTIVITY_TIMEOUT, RETRY, WAIT_FOR_STAFF, record
@@ -204,24 +202,10 @@ class OnboardingWorkflow:
         self.records.push([e for e in effects if not isinstance(e, EmailRequest)])
         self.outside.push(for_outside(effects, self.chat, self.crm))
 
-    @staticmethod
-    def decode(name: str, args: Sequence[RawValue], via: str) -> Message:
-        kind = BY_NAME.get(name)
-        if kind is None or kind.via != via:
-            known = ", ".join(k.name for k in BY_NAME.values() if k.via == via)
-            raise ValueError(f"unknown {via} {name!r}; this onboarding takes: {known}")
-        if len(args) != 1:
-            raise ValueError(f"{name}: expected one argument (a JSON object), got {len(args)}")
-        try:
-            message: Message = workflow.payload_converter().from_payload(args[0].payload, kind.model)
-        except ValidationError as e:
-            raise ValueError("\n".join(problems(e))) from None
-        return message
-
     @workflow.update(dynamic=True)
     async def act(self, name: str, args: Sequence[RawValue]) -> Status:
         """Every CSM action of the catalogue: applied at once, refused with its reason if it no longer fits."""
-        action = self.decode(name, args, "update")
+        action = decode(name, args, "update")
         try:
             self.apply(action)
             if isinstance(action, Reassign) and not self.journey.seen(action):
@@ -232,13 +216,13 @@ class OnboardingWorkflow:
 
     @act.validator
     def check(self, name: str, args: Sequence[RawValue]) -> None:
-        self.journey.check(self.decode(name, args, "update"), workflow.now())
+        self.journey.check(decode(name, args, "update"), workflow.now())
 
     @workflow.signal(dynamic=True)
     def receive(self, name: str, args: Sequence[RawValue]) -> None:
         """Product events and email feedback: facts, recorded whatever the state; never refused."""
         try:
-            message = self.decode(name, args, "signal")
+            message = decode(name, args, "signal")
         except ValueError as e:
             workflow.logger.warning("signal ignored: %s", str(e).split("\n", 1)[0])
             return
@@ -304,23 +288,4 @@ class OnboardingWorkflow:
 
     def show(self) -> None:
         """Keep current details and search attributes in step with the journey."""
-        j, now = self.journey, workflow.now()
-        workflow.set_current_details(view.details(j, now))
-        values: dict[Any, Any] = {
-            attributes.PHASE: view.phase_now(j),
-            attributes.HEALTH: j.health(now)[0],
-            attributes.OWNER: view.owner(j),
-            attributes.DUE_AT: j.due_at(),
-            attributes.ESCALATED: bool(j.open_escalations()),
-            attributes.PAUSED: j.paused,
-        }
-        if self.next_action_shown:
-            values |= next_action(j, now)
-        if self.playbook_shown:
-            values[attributes.PLAYBOOK] = snapshot_version(j.playbook)
-        updates: list[SearchAttributeUpdate[Any]] = [
-            key.value_set(v) for key, v in values.items() if self.shown.get(key.name) != v
-        ]
-        if updates:
-            workflow.upsert_search_attributes(updates)
-        self.shown.update({key.name: v for key, v in values.items()})
+        attributes.show(self.journey, workflow.now(), self.shown, self.next_action_shown, self.playbook_shown)
