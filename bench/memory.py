@@ -130,7 +130,7 @@ async def child(variant: str, n: int, frames: int, dump: Path | None) -> None:
     engine_worker.configure_logging("WARNING")
     engine_worker.install_runtime(None)
     if variant == "unsandboxed":  # build_worker's own Worker, with one more argument (core allows one per queue)
-        engine_worker.Worker = functools.partial(Worker, workflow_runner=UnsandboxedWorkflowRunner())  # type: ignore[misc]
+        engine_worker.Worker = functools.partial(Worker, workflow_runner=UnsandboxedWorkflowRunner())  # type: ignore[assignment,misc]
     built = engine_worker.build_worker(await connect(), TASK_QUEUE, tuning, settings)
     running = asyncio.create_task(built.run())
     loop = asyncio.get_running_loop()
