@@ -15,7 +15,7 @@ import time
 import traceback
 from collections.abc import Callable
 
-from bench import activity_cost, chatty, common, history, idle, latency, portal, replay, simulation, throughput
+from bench import activity_cost, chatty, common, history, idle, latency, memory, portal, replay, simulation, throughput
 
 BENCHMARKS: dict[str, Callable[[list[str]], int]] = {
     "history": history.main,
@@ -27,6 +27,7 @@ BENCHMARKS: dict[str, Callable[[list[str]], int]] = {
     "idle": idle.main,
     "chatty": chatty.main,
     "portal": portal.main,
+    "memory": memory.main,
 }
 WORKERS = {"latency", "throughput", "idle", "chatty", "portal"}  # the ones that take --database-url and --no-bytecode
 

@@ -197,6 +197,27 @@ def chatty(r: dict[str, Any]) -> str:
     return table(header, rows)
 
 
+def memory(r: dict[str, Any]) -> str:
+    s, variants = r["settings"], r["variants"]
+    columns = variants | r["differences"]
+    header = ("KiB per idle onboarding", *variants, *(f"{k} ({d['of']})" for k, d in r["differences"].items()))
+    groups = next(iter(variants.values()))["groups_kib"]
+    labels = {"rss_kib": "RSS growth", "traced_kib": "traced (tracemalloc)", "tracemalloc_kib": "tracemalloc's own"}
+    rows = [(labels[k], *(c[k] for c in columns.values())) for k in ("rss_kib", "traced_kib")]
+    rows += [(f"traced: {g}", *(c["groups_kib"][g] for c in columns.values())) for g in groups]
+    rows += [(labels["tracemalloc_kib"], *(c["tracemalloc_kib"] for c in columns.values()))]
+    rows += [("untraced (RSS - traced - tracemalloc's)", *(c["untraced_kib"] for c in columns.values()))]
+    tops = [list(v["top_sites_kib"].items()) for v in variants.values()]
+    depth = max(map(len, tops))
+    lines = [(i + 1, *(f"`{t[i][0]}`: {t[i][1]}" if i < len(t) else "" for t in tops)) for i in range(depth)]
+    intro = (
+        f"{s['onboardings']} SMB onboardings resting on their timers, all cached, after {s['warmup']} to warm the "
+        f"worker up; each variant a fresh worker process; tracemalloc with {s['frames']} frames."
+    )
+    largest = table(("", *variants), lines)
+    return f"{intro}\n\n{table(header, rows)}\n\nThe largest lines of traced growth, KiB per onboarding:\n\n{largest}"
+
+
 SECTIONS = {
     "throughput": throughput,
     "idle": idle,
@@ -207,6 +228,7 @@ SECTIONS = {
     "activity_cost": activity_cost,
     "chatty": chatty,
     "portal": portal,
+    "memory": memory,
 }
 
 
