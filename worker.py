@@ -3,8 +3,8 @@
 Start as many as the load needs, on one machine or many: they share the task queue, the
 engine's database and the Temporal cluster, and any of them can pick up any onboarding.
 Connection settings come from temporalio.envconfig (TEMPORAL_ADDRESS, TEMPORAL_PROFILE, ...),
-the engine's from adapters.config, and the tuning below from WORKER_* variables
-(docs/deploy.md lists them all). The schema is brought up to date before polling, so a
+the engine's from adapters.config, and the tuning and role from WORKER_* variables
+(tuning.py; docs/deploy.md lists them all). The schema is brought up to date before polling, so a
 worker started alone on a fresh database works; in the compose stack the migration job has
 already done it and this is a no-op.
 
