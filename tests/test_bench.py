@@ -1,12 +1,14 @@
 """The benchmarks still run and write sane JSON: every one of them, at its tiny `--smoke` sizes.
 
 This checks that they run and what they count, never how fast anything is: speed depends
-on the machine and its load. The five run side by side (each on a private server) to keep
+on the machine and its load. They all run side by side (each on a private server) to keep
 the suite fast; their figures mean nothing at these sizes and under this contention.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import subprocess
 import sys
@@ -18,12 +20,14 @@ import pytest
 from bench import report
 from bench.__main__ import BENCHMARKS
 from bench.journey import EMAILS, STEPS
+from bench.memory import DIFFERENCES, GROUPS, VARIANTS
 from bench.simulation import WORST
 from bench.summary import summary
 from simulator.scenario import load as load_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 FIGURES = ("p50_ms", "p95_ms", "p99_ms")
+ROUNDING = 0.05  # bench.memory rounds every figure to 0.1 KiB
 
 
 @pytest.fixture(scope="module")
@@ -185,6 +189,46 @@ def test_the_report_prints_every_figure_from_the_json(results: dict[str, dict[st
     assert "| send_email: commits each | 2.0 | 2.0 | 1.0 |" in same
 
 
+def test_memory_runs_every_variant_in_its_own_worker(results: dict[str, dict[str, Any]]) -> None:
+    result = results["memory"]
+    assert result["benchmark"] == "memory" and result["mode"] == "smoke"
+    assert result["settings"]["onboardings"] == 5
+    assert list(result["variants"]) == list(VARIANTS)
+    assert result["variants"]["no_cache"]["max_cached_workflows"] == 0
+    assert result["variants"]["production"]["max_cached_workflows"] == 1000
+    assert result["variants"]["production"]["rss_kib"] > 0
+
+
+def test_memory_groups_add_up_to_the_traced_growth(results: dict[str, dict[str, Any]]) -> None:
+    result = results["memory"]
+    for name, run in result["variants"].items():
+        assert set(run["groups_kib"]) == set(GROUPS)
+        assert sum(run["groups_kib"].values()) == pytest.approx(run["traced_kib"], abs=ROUNDING * (len(GROUPS) + 1))
+        untraced = run["rss_kib"] - run["traced_kib"] - run["tracemalloc_kib"]
+        assert run["untraced_kib"] == pytest.approx(untraced, abs=ROUNDING * 4), name
+        assert 0 < len(run["top_sites_kib"]) <= 10
+        assert run["traced_kib"] > 0 and run["tracemalloc_kib"] > 0
+    production, unsandboxed = result["variants"]["production"], result["variants"]["unsandboxed"]
+    assert production["groups_kib"]["sandbox_module_copies"] > 0, "every run imports its own workflows/onboarding.py"
+    assert unsandboxed["groups_kib"]["sandbox_module_copies"] == 0
+
+
+def test_memory_differences_are_taken_as_documented(results: dict[str, dict[str, Any]]) -> None:
+    result = results["memory"]
+    variants, differences = result["variants"], result["differences"]
+    assert set(differences) == set(DIFFERENCES)
+    for name, (a, b) in DIFFERENCES.items():
+        d = differences[name]
+        assert d["of"] == f"{a} - {b}"
+        for key in ("rss_kib", "traced_kib", "tracemalloc_kib", "untraced_kib"):
+            assert d[key] == pytest.approx(variants[a][key] - variants[b][key], abs=ROUNDING), (name, key)
+        for g in GROUPS:
+            expected = variants[a]["groups_kib"][g] - variants[b]["groups_kib"][g]
+            assert d["groups_kib"][g] == pytest.approx(expected, abs=ROUNDING), (name, g)
+    shown = report.memory(result)
+    assert all(name in shown for name in (*VARIANTS, *DIFFERENCES))
+
+
 def test_the_published_figures_are_the_ones_in_bench_results() -> None:
     """docs/benchmarks.md and the README show what bench/results holds: a re-run not pasted in fails here."""
     published = report.load(report.RESULTS, "full")
@@ -217,8 +261,10 @@ def test_the_published_figures_are_the_ones_in_bench_results() -> None:
 
 def printed(*arguments: str) -> str:
     """What `python -m bench.report ARGUMENTS` prints, as the README and docs/benchmarks.md run it."""
-    command = [sys.executable, "-m", "bench.report", *arguments]
-    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+    out = io.StringIO()
+    with contextlib.chdir(ROOT), contextlib.redirect_stdout(out):
+        assert report.main(list(arguments)) == 0
+    return out.getvalue().strip()
 
 
 def test_the_portal_page_is_timed_against_the_intakes_health_endpoint(results: dict[str, dict[str, Any]]) -> None:
